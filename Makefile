@@ -1,0 +1,66 @@
+# Two set-up commands on a fresh clone: `make book` and `make test`.
+# Both create .venv when it is missing and reinstall only when pyproject.toml changes.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JB     := $(BIN)/jupyter-book
+BOOK_FLAGS := -W -n --keep-going
+PIP_QUIET := --quiet --disable-pip-version-check --no-input
+
+.PHONY: help setup book book-strict test lint pytest lab release audio bench clean
+
+help:
+	@echo "make book   set up .venv if needed, build the book with executed notebooks"
+	@echo "make test   set up .venv if needed, lint, strict book build and the whole test suite"
+	@echo "make lab    open JupyterLab on exercises/ (nbgrader's Validate button included)"
+	@echo "make release  regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
+	@echo "make audio  regenerate the audio lessons (needs espeak-ng)"
+	@echo "make bench  run the benchmarks under benchmarks/"
+
+$(STAMP): pyproject.toml constraints-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found. Install Python 3.11 (or run: make PYTHON=/path/to/python3.11 ...)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || { echo "error: $(PYTHON) is older than 3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the course environment into $(VENV) (first time: a few minutes)..."
+	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>/dev/null || true
+	@$(BIN)/python -m pip install $(PIP_QUIET) -c constraints-dev.txt -e '.[dev]' 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) \
+	  || { echo "error: installing the environment failed. Is the package registry (PyPI) reachable?" >&2; exit 1; }
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+book: setup
+	$(JB) build . $(BOOK_FLAGS)
+	@echo
+	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
+
+test: setup
+	$(BIN)/ruff check .
+	$(JB) build . $(BOOK_FLAGS)
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=exercises
+
+release: setup
+	$(BIN)/rnncourse release
+
+audio: setup
+	$(BIN)/rnncourse audio
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf _build

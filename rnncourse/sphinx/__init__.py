@@ -1,0 +1,1 @@
+"""Small Sphinx extensions the book uses (listed in ``_config.yml``)."""
