@@ -1,0 +1,167 @@
+"""The built book, opened in a real browser, works offline and has no broken parts.
+
+``make test`` builds ``_build/html`` before pytest runs. Each check is also run against a
+small broken fixture, so a test that could not fail would show up here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from bookcheck import (
+    CHROMIUM_FLAGS,
+    BookChecker,
+    broken_links,
+    find_chromium,
+    html_pages,
+    require_browser,
+    serve_directory,
+    toc_files,
+)
+
+from rnncourse.sphinx.offline_mathjax import mathjax_source
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILT = ROOT / "_build" / "html"
+
+pytestmark = pytest.mark.browser
+
+
+def _missing(reason: str) -> None:
+    if require_browser():
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    chromium = find_chromium()
+    if chromium is None:
+        _missing("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def book() -> Iterator[tuple[str, list[str]]]:
+    if not (BUILT / "index.html").is_file():
+        _missing("the book is not built: run `make book` first")
+    with serve_directory(BUILT) as base_url:
+        yield base_url, html_pages(BUILT)
+
+
+@pytest.fixture(scope="module")
+def book_reports(browser, book):
+    base_url, pages = book
+    checker = BookChecker(browser, base_url)
+    try:
+        yield {page: checker.visit(page) for page in pages}
+    finally:
+        checker.close()
+
+
+def test_every_toc_page_is_built_and_visited(book_reports) -> None:
+    pages = set(book_reports)
+    assert "search.html" in pages
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    expected = {f"{entry}.html" for entry in toc_files(toc)}
+    assert expected - pages == set()
+
+
+def test_index_redirects_to_the_landing_page(browser, book) -> None:
+    base_url, _ = book
+    page = browser.new_page()
+    try:
+        page.goto(base_url + "index.html")
+        page.wait_for_url(base_url + "intro.html", timeout=10000)
+        assert page.locator("h1").count() >= 1
+    finally:
+        page.close()
+
+
+def test_no_request_leaves_the_machine(book_reports) -> None:
+    off_host = [u for r in book_reports.values() for u in r.off_host_requests]
+    assert off_host == [], off_host
+
+
+def test_pages_have_no_console_errors(book_reports) -> None:
+    errors = [e for r in book_reports.values() for e in r.console_errors]
+    assert errors == [], errors
+
+
+def test_math_renders_without_errors(book_reports) -> None:
+    with_math = [r for r in book_reports.values() if r.math_expected]
+    assert with_math, "no page with math was found"
+    for report in with_math:
+        assert report.math_errors == [], report.problems()
+        assert report.math_untypeset == [], report.problems()
+        assert report.math_rendered > 0, report.problems()
+
+
+def test_every_image_loads(book_reports) -> None:
+    broken = [s for r in book_reports.values() for s in r.broken_images]
+    assert broken == [], broken
+
+
+def test_every_internal_link_answers(book_reports) -> None:
+    links = set().union(*(r.links for r in book_reports.values()))
+    assert len(links) >= 10
+    assert broken_links(links) == []
+
+
+def test_search_finds_lstm(browser, book) -> None:
+    base_url, _ = book
+    page = browser.new_page()
+    try:
+        page.goto(base_url + "search.html?q=LSTM", wait_until="load")
+        page.wait_for_selector("#search-results ul.search li", timeout=20000)
+        assert page.locator("#search-results ul.search li").count() > 0
+    finally:
+        page.close()
+
+
+# --- the checks themselves can fail -----------------------------------------------------------
+
+BROKEN_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<script defer src="mathjax/tex-mml-chtml.js"></script></head><body>
+<p class="math">\\(\\frac{1}{2} + \\undefinedmacro{x}\\)</p>
+<p class="math">\\[\\frac{1}{2}}\\]</p>
+<p class="math">\\[\\frac{1}{2\\]</p>
+<img src="missing.png" alt="a figure that is not there">
+<a href="nowhere.html">a broken link</a> <a href="index.html">home</a>
+<script src="https://cdn.example.org/library.js"></script>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def broken_site(tmp_path_factory) -> Iterator[str]:
+    site = tmp_path_factory.mktemp("broken-site")
+    (site / "mathjax").symlink_to(mathjax_source(), target_is_directory=True)
+    (site / "index.html").write_text(BROKEN_PAGE, encoding="utf-8")
+    with serve_directory(site) as base_url:
+        yield base_url
+
+
+def test_checker_reports_a_broken_page(browser, broken_site) -> None:
+    checker = BookChecker(browser, broken_site)
+    try:
+        report = checker.visit("index.html")
+    finally:
+        checker.close()
+    assert report.off_host_requests == ["https://cdn.example.org/library.js"]
+    assert any("undefinedmacro" in e for e in report.math_errors), report.math_errors
+    assert any("brace" in e.lower() for e in report.math_errors), report.math_errors
+    assert report.math_untypeset == ["\\[\\frac{1}{2\\]"]
+    assert report.broken_images and report.broken_images[0].endswith("missing.png")
+    assert broken_links(report.links) == [f"{broken_site}nowhere.html -> 404"]
+    assert len(report.problems()) >= 3
