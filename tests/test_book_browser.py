@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from bookcheck import (
     CHROMIUM_FLAGS,
     BookChecker,
@@ -21,7 +22,6 @@ from bookcheck import (
     serve_directory,
     toc_files,
 )
-
 from rnncourse.sphinx.offline_mathjax import mathjax_source
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from bookcheck import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]

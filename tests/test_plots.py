@@ -1,0 +1,86 @@
+"""Plots return labelled figures, never show, and validate inputs."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from rnncourse import plots
+from rnncourse.train import History
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_gradient_norms_log_scale_and_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plt.show called"))
+    fig = plots.plot_gradient_norms({"RNN": np.logspace(-20, 0, 50), "LSTM": [0.0, 1.0, 2.0]},
+                                    title="at initialisation")
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure) and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "time step $t$" and "partial L" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["RNN", "LSTM"]
+    assert np.isnan(ax.lines[1].get_ydata()[0])  # zero becomes a gap on a log axis
+    assert list(ax.lines[0].get_xdata()[:2]) == [1, 2]
+    with pytest.raises(ValueError):
+        plots.plot_gradient_norms({})
+
+
+def test_draw_into_existing_axes() -> None:
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plots.plot_gradient_norms({"a": [1, 2]}, ax=right) is fig
+    assert right.get_yscale() == "log" and left.get_yscale() == "linear"
+
+
+def test_heatmap() -> None:
+    fig = plots.plot_heatmap(np.array([[-2.0, 1.0], [0.5, 0.0]]), xlabel="time step",
+                             ylabel="hidden unit", title="h", colorbar_label="activation")
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == (-2.0, 2.0)
+    assert fig.axes[1].get_ylabel() == "activation"
+    with pytest.raises(ValueError):
+        plots.plot_heatmap(np.ones(3), xlabel="", ylabel="", title="", colorbar_label="")
+
+
+def test_training_curves_from_history() -> None:
+    history = History(steps=[50, 100], train_loss=[1.0, 0.5], val_metric=[float("nan")] * 2,
+                      seconds=[1.0, 2.0], grad_norm=[3.0, 2.0])
+    fig = plots.plot_training_curves(history, ylabel="MSE")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 1 and list(ax.lines[0].get_xdata()) == [50, 100]
+    assert ax.get_xlabel() == "training step"
+    fig = plots.plot_training_curves({"train": [3, 2, 1], "val": [4, 3, 2]}, ylabel="loss",
+                                     logy=True)
+    assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_yscale() == "log"
+    with pytest.raises(ValueError, match="steps"):
+        plots.plot_training_curves({"a": [1, 2]}, ylabel="x", steps=[1])
+    with pytest.raises(ValueError):
+        plots.plot_training_curves({"steps": [1]}, ylabel="x")
+
+
+def test_spectral_sweep_both_forms() -> None:
+    fig = plots.plot_spectral_sweep([0.5, 1.5], {0.5: [1, 0.5], 1.5: [1, 1.5]})
+    assert len(fig.axes[0].lines) == 2 and "spectral radius" in fig.axes[1].get_ylabel()
+    fig = plots.plot_spectral_sweep([0.5, 1.0, 1.5], [1e-3, 1.0, 1e3])
+    assert fig.axes[0].get_xlabel() == r"spectral radius of $W_{hh}$"
+    with pytest.raises(ValueError):
+        plots.plot_spectral_sweep([1.0], [[1], [2]])
+
+
+def test_forecast() -> None:
+    fig = plots.plot_forecast(np.arange(5), np.arange(5), np.arange(5) + 0.1, xlabel="year",
+                              ylabel="sunspot number", split=2.5)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "year" and ax.get_ylabel() == "sunspot number"
+    assert len(ax.lines) == 3
+    with pytest.raises(ValueError):
+        plots.plot_forecast([1, 2], [1], [1], xlabel="", ylabel="")
