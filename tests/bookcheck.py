@@ -12,6 +12,7 @@ import contextlib
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 import urllib.error
@@ -46,7 +47,54 @@ def find_chromium() -> str | None:
     return None
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files plus single byte-range requests (HTTP 206), quietly.
+
+    Browsers read the last page of an Ogg file to learn its duration; without range support
+    (plain ``http.server``) chromium reports ``duration == Infinity``. Real hosts (GitHub
+    Pages, nginx) answer ranges, so the test server must too.
+    """
+
+    _remaining: int | None = None
+
+    def send_head(self):  # type: ignore[override]
+        self._remaining = None
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", ""))
+        path = self.translate_path(self.path)
+        if not match or match.groups() == ("", "") or not os.path.isfile(path):
+            return super().send_head()
+        size = os.path.getsize(path)
+        first, last = match.groups()
+        if first == "":
+            start, end = max(0, size - int(last)), size - 1
+        else:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        if start >= size:
+            self.send_error(416)
+            return None
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the base class after copyfile)
+        handle.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        self._remaining = end - start + 1
+        return handle
+
+    def copyfile(self, source, outputfile) -> None:  # type: ignore[override]
+        remaining = self._remaining
+        if remaining is None:
+            super().copyfile(source, outputfile)
+            return
+        while remaining > 0:
+            chunk = source.read(min(65536, remaining))
+            if not chunk:
+                break
+            outputfile.write(chunk)
+            remaining -= len(chunk)
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -54,7 +102,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def serve_directory(root: Path) -> Iterator[str]:
     """Serve ``root`` over HTTP on 127.0.0.1 (a free port) and yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    handler = functools.partial(RangeRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ small broken fixture, so a test that could not fail would show up here.
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,6 +130,55 @@ def test_search_finds_lstm(browser, book) -> None:
         page.close()
 
 
+def _audio_pages() -> list[str]:
+    """Built pages that carry a dialogue (audio player or the note saying how to get it)."""
+    return [
+        page for page in html_pages(BUILT)
+        if "dialogue-transcript" in (BUILT / page).read_text(encoding="utf-8")
+    ] if BUILT.is_dir() else []
+
+
+def test_every_dialogue_has_a_transcript_and_a_player(book) -> None:
+    pages = _audio_pages()
+    assert len(pages) >= 4, "chapters 1, 3, 4 and 5 each open with a dialogue"
+    for page in pages:
+        html = (BUILT / page).read_text(encoding="utf-8")
+        assert "dialogue-turn" in html, page
+        assert 'class="dialogue-audio"' in html, (
+            f"{page}: no audio player (run `make audio` and commit chapters/audio/)"
+        )
+
+
+@pytest.mark.parametrize("page", _audio_pages())
+def test_audio_player_loads_and_plays(browser, book, page) -> None:
+    base_url, _ = book
+    tab = browser.new_page()
+    try:
+        tab.goto(base_url + page, wait_until="load")
+        players = tab.locator("audio.dialogue-audio")
+        assert players.count() >= 1
+        for i in range(players.count()):
+            player = players.nth(i)
+            player.evaluate(
+                "a => new Promise((ok, fail) => { if (a.readyState >= 1) ok();"
+                " a.onloadedmetadata = ok; a.onerror = () => fail(a.error); a.load(); })"
+            )
+            duration = player.evaluate("a => a.duration")
+            words = float(player.get_attribute("data-words"))
+            # speech runs at roughly 100 to 250 words per minute
+            assert words / 250 * 60 <= duration <= words / 100 * 60, (duration, words)
+            recorded = float(player.get_attribute("data-duration-s"))
+            assert duration == pytest.approx(recorded, abs=0.05)
+            played = player.evaluate(
+                "async a => { a.muted = true; await a.play();"
+                " await new Promise(r => setTimeout(r, 1200)); a.pause();"
+                " return {t: a.currentTime, error: a.error && a.error.message}; }"
+            )
+            assert played["error"] is None and played["t"] > 0.5, played
+    finally:
+        tab.close()
+
+
 # --- the checks themselves can fail -----------------------------------------------------------
 
 BROKEN_PAGE = """<!doctype html><html><head><meta charset="utf-8">
@@ -165,3 +215,15 @@ def test_checker_reports_a_broken_page(browser, broken_site) -> None:
     assert report.broken_images and report.broken_images[0].endswith("missing.png")
     assert broken_links(report.links) == [f"{broken_site}nowhere.html -> 404"]
     assert len(report.problems()) >= 3
+
+
+def test_test_server_answers_byte_ranges(tmp_path) -> None:
+    (tmp_path / "data.bin").write_bytes(bytes(range(100)))
+    with serve_directory(tmp_path) as base_url:
+        request = urllib.request.Request(base_url + "data.bin", headers={"Range": "bytes=-10"})
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 206
+            assert response.headers["Content-Range"] == "bytes 90-99/100"
+            assert response.read() == bytes(range(90, 100))
+        with urllib.request.urlopen(base_url + "data.bin") as response:  # no range: whole file
+            assert response.status == 200 and len(response.read()) == 100
