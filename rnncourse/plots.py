@@ -8,8 +8,8 @@ into an existing axes. Axes are labelled with quantities and units.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import matplotlib as mpl
@@ -52,9 +52,21 @@ STYLE: dict[str, Any] = {
 """rcParams shared by every figure of the book."""
 
 
-def style() -> AbstractContextManager[None]:
-    """Context manager applying :data:`STYLE` (for figures drawn by hand in a chapter)."""
-    return plt.rc_context(STYLE)
+@contextmanager
+def style() -> Iterator[None]:
+    """Context manager applying :data:`STYLE` (for figures drawn by hand in a chapter).
+
+    Only the keys of :data:`STYLE` are set and restored. ``plt.rc_context`` would restore
+    every rcParam, ``interactive`` included: in a notebook the inline backend switches
+    interactive mode on when the first figure activates it, so restoring it would hide every
+    later figure of the page.
+    """
+    previous = {key: mpl.rcParams[key] for key in STYLE}
+    mpl.rcParams.update(STYLE)
+    try:
+        yield
+    finally:
+        mpl.rcParams.update(previous)
 
 
 def _axes(ax: Axes | None) -> tuple[Figure, Axes]:

@@ -84,3 +84,22 @@ def test_forecast() -> None:
     assert len(ax.lines) == 3
     with pytest.raises(ValueError):
         plots.plot_forecast([1, 2], [1], [1], xlabel="", ylabel="")
+
+
+def test_every_figure_of_a_notebook_is_shown() -> None:
+    """Regression: restoring all rcParams after the first figure hid the later ones."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    draw = "plot_training_curves({'loss': [3.0, 2.0, 1.0]}, ylabel='loss (nats)');"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from rnncourse.plots import plot_training_curves\n" + draw),
+        nbformat.v4.new_code_cell(draw),
+        nbformat.v4.new_code_cell(draw),
+    ]
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    shown = [
+        sum("image/png" in out.get("data", {}) for out in cell.outputs) for cell in nb.cells
+    ]
+    assert shown == [1, 1, 1]
