@@ -1,4 +1,8 @@
-"""The ``rnncourse`` command: one typer app; each job lives in its own module."""
+"""The ``rnncourse`` command line: one typer app, each command a thin layer over a module.
+
+Each command imports its implementation lazily so that ``rnncourse --help`` stays fast and a
+missing optional tool only affects the command that needs it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,160 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """Tools for the RNN course."""
+
+
 @app.command()
 def version() -> None:
     """Print the version of the rnncourse package."""
     from rnncourse import __version__
 
     typer.echo(__version__)
+
+
+# --- release (owner: assignments) -----------------------------------------------------------
+
+
+@app.command("release")
+def release_command(
+    names: list[str] = typer.Argument(  # noqa: B008
+        None, help="Assignments to release (default: every one whose source exists)."
+    ),
+    root: str = typer.Option(".", help="Course directory (the repository root)."),
+) -> None:
+    """Regenerate exercises/<name>/ from solutions/<name>/ (nbgrader generate_assignment)."""
+    from pathlib import Path
+
+    from rnncourse.assignments import NbgraderError, available, release
+
+    if not names and not available(Path(root)):
+        typer.echo(f"no source notebooks under {Path(root) / 'solutions'}", err=True)
+        raise typer.Exit(1)
+    try:
+        written = release(names or None, root=Path(root))
+    except (NbgraderError, ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for path in written:
+        typer.echo(str(path))
+
+
+# --- grade (owner: grading) -----------------------------------------------------------------
+
+
+@app.command("grade")
+def grade_command(
+    assignment: str = typer.Argument(..., help="Assignment name, e.g. rnn_cell."),
+    course: str = typer.Option(".", "--course", help="nbgrader course directory."),
+    submitted: str = typer.Option(
+        None, "--submitted", help="Folder in <student>/<assignment>/ layout (default: the "
+        "course's submitted/)."),
+    zip_path: str = typer.Option(
+        None, "--zip", help="LMS download (zip) to collect first with nbgrader zip_collect."),
+    regexp: str = typer.Option(
+        None, "--regexp", help="Regular expression with (?P<student_id>...) and "
+        "(?P<file_id>...) mapping the zip's file names to students."),
+    exchange: bool = typer.Option(False, "--exchange", help="Collect from nbgrader's exchange."),
+    student: list[str] = typer.Option(None, "--student", help="Grade only this student (repeat)."),  # noqa: B008
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Local worker processes (0: one per core)."),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Dask distributed scheduler address (instead of --jobs)."),
+    db: str = typer.Option(None, "--db", help="Gradebook URL (default: the course's SQLite)."),
+    sandbox: str = typer.Option(
+        "auto", "--sandbox", help="Kernel isolation: auto, bwrap, unshare or none."),
+    cell_timeout: int = typer.Option(240, "--cell-timeout", help="Seconds per cell."),
+    notebook_timeout: int = typer.Option(1200, "--notebook-timeout", help="Seconds per notebook."),
+    memory: str = typer.Option("4G", "--memory", help="Memory (address space) per kernel."),
+    report: str = typer.Option(
+        None, "--report", help="Report folder (default: grading-report/<assignment>)."),
+    force: bool = typer.Option(False, "--force", help="Regrade finished submissions."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Regrade failed ones."),
+    no_feedback: bool = typer.Option(False, "--no-feedback", help="Skip the feedback HTML."),
+    feedback_only: bool = typer.Option(
+        False, "--feedback-only", help="Only rewrite feedback/ from the gradebook (after manual "
+        "grading in the formgrader); grade nothing."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Autograde every submission of ASSIGNMENT: isolated, parallel, resumable.
+
+    Each submission is graded by nbgrader in its own process and scratch course, its kernel
+    sandboxed (bubblewrap when available) with time and memory limits; results are merged
+    into the course gradebook, feedback/ gets HTML without hidden tests, and
+    grading-report/<assignment>/ the grades CSV, a per-question CSV, histograms and the
+    failures with their reasons. A rerun skips the submissions already graded.
+    """
+    from pathlib import Path
+
+    from rnncourse.grading.collect import DEFAULT_REGEXP, CollectError
+    from rnncourse.grading.sandbox import SandboxUnavailableError
+    from rnncourse.grading.settings import Limits, Options, parse_size
+    from rnncourse.grading.template import AssignmentNotInGradebookError
+
+    if feedback_only:
+        from rnncourse.grading.feedback import generate_feedback
+        from rnncourse.grading.runner import load_course_config
+
+        root = Path(course).resolve()
+        for who in student or ["*"]:
+            for path in generate_feedback(root, assignment, who, db_url=db,
+                                          config=load_course_config(root)):
+                typer.echo(str(path))
+        return
+    from rnncourse.grading.runner import grade
+
+    limits = Limits(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
+                    memory_bytes=parse_size(memory))
+    options = Options(limits=limits, sandbox=sandbox, feedback=not no_feedback)
+    try:
+        run = grade(
+            assignment, Path(course), submitted=Path(submitted) if submitted else None,
+            zip_path=Path(zip_path) if zip_path else None, regexp=regexp or DEFAULT_REGEXP,
+            exchange=exchange, students=student or None, jobs=jobs or None,
+            scheduler=scheduler, db_url=db, options=options,
+            report_dir=Path(report) if report else None, force=force,
+            retry_failed=retry_failed, progress=not quiet,
+        )
+    except (CollectError, AssignmentNotInGradebookError, SandboxUnavailableError,
+            ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{assignment}: {len(run.graded)} graded, {len(run.failed)} failed, "
+               f"{len(run.skipped)} skipped (done earlier) in {run.seconds:.1f} s "
+               f"[sandbox: {run.mode}]")
+    for who, reason in sorted(run.failed.items()):
+        typer.echo(f"  failed {who}: {reason}")
+    if run.mode == "none":
+        typer.echo("warning: no sandbox (bubblewrap and unshare unavailable): student code ran "
+                   "with the grader's file access; see the README", err=True)
+    typer.echo(f"report: {run.report.get('summary', '')}")
+
+
+# --- audio (owner: audio lessons) -----------------------------------------------------------
+
+
+@app.command()
+def audio(
+    force: bool = typer.Option(False, "--force", help="Regenerate every dialogue."),
+    root: str = typer.Option(".", "--root", help="Book root holding chapters/dialogues/."),
+) -> None:
+    """Speak the dialogues (chapters/dialogues/*.yml) into chapters/audio/ with eSpeak NG.
+
+    Only dialogues whose transcript changed since the last run are regenerated.
+    """
+    from pathlib import Path
+
+    from rnncourse.audio import DialogueError, EngineMissingError, generate
+
+    try:
+        report = generate(Path(root), force=force, log=typer.echo)
+    except (DialogueError, EngineMissingError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    typer.echo(
+        f"audio: {len(report.generated)} generated, {len(report.unchanged)} unchanged,"
+        f" {len(report.removed)} removed in {report.seconds:.1f} s;"
+        f" {len(report.entries)} files, {report.total_bytes() / 1024:.0f} KiB,"
+        f" {report.total_duration_s():.0f} s of speech"
+    )
