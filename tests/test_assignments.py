@@ -8,7 +8,6 @@ once, in one scratch course, and shared by the tests below.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from leaks import MARKERS, solution_lines
 from wrong_submissions import WrongSubmission, apply, load
 
 from rnncourse import assignments
@@ -33,8 +33,6 @@ from rnncourse.assignments import (
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = available(ROOT)
 WRONG = [(name, wrong) for name in NAMES for wrong in load(name)]
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-TRIVIAL = re.compile(r"^(return|pass|else:|continue|break|[)\]}]+,?|#.*|\"\"\"|'''|)$")
 
 
 def nbgrader_meta(cell) -> dict:
@@ -141,31 +139,6 @@ def test_release_is_deterministic(tmp_path: Path) -> None:
     first = generate(NAMES[:1], ROOT, tmp_path / "a")
     second = generate(NAMES[:1], ROOT, tmp_path / "b")
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
-
-
-def split_lines(name: str) -> tuple[set[str], set[str]]:
-    """(lines inside, lines outside) the solution / hidden-test regions of a source notebook."""
-    nb = nbformat.read(assignments.source_notebook(name, ROOT), as_version=4)
-    inside: set[str] = set()
-    outside: set[str] = set()
-    for cell in nb.cells:
-        region = False
-        for line in cell.source.splitlines():
-            if "### BEGIN SOLUTION" in line or "### BEGIN HIDDEN TESTS" in line:
-                region = True
-            elif "### END SOLUTION" in line or "### END HIDDEN TESTS" in line:
-                region = False
-            else:
-                (inside if region else outside).add(line.strip())
-    return inside, outside
-
-
-def solution_lines(name: str) -> set[str]:
-    """Secret lines of ``name``: inside its solution / hidden-test regions, not trivial, and
-    not shown openly (outside the regions) by any source notebook of the course."""
-    inside, _ = split_lines(name)
-    public = set().union(*(split_lines(n)[1] for n in NAMES))
-    return {line for line in inside - public if not TRIVIAL.match(line)}
 
 
 def released_files() -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
@@ -56,7 +56,11 @@ def test_book_config_is_strict_and_offline() -> None:
     assert not sphinx["config"]["mathjax_path"].startswith("http")
     for pattern in (".venv/*", "rnncourse/*", "tests/*", "solutions/*"):
         assert pattern in config["exclude_patterns"]
-    assert "exercises/*" in config["execute"]["exclude_patterns"]
+    released = PurePosixPath("/any/checkout/exercises/rnn_cell/rnn_cell.ipynb")
+    chapter = PurePosixPath("/any/checkout/chapters/04-lstm.md")
+    patterns = config["execute"]["exclude_patterns"]
+    assert any(released.match(p) for p in patterns), "released notebooks must not execute"
+    assert not any(chapter.match(p) for p in patterns)
     assert not (ROOT / "_static").exists() or not list((ROOT / "_static").rglob("*.js")), (
         "jupyter-book injects every .js under _static/ into every page"
     )
