@@ -130,12 +130,64 @@ def test_search_finds_lstm(browser, book) -> None:
         page.close()
 
 
+def _pages_with(marker: str) -> list[str]:
+    """Built pages whose HTML contains ``marker`` (empty when the book is not built)."""
+    if not BUILT.is_dir():
+        return []
+    return [p for p in html_pages(BUILT) if marker in (BUILT / p).read_text(encoding="utf-8")]
+
+
+def test_chapters_have_flashcards_and_quizzes() -> None:
+    assert len(_pages_with("flip-container")) >= 4
+    assert len(_pages_with("JQLink")) >= 4
+
+
+@pytest.mark.parametrize("page", _pages_with("flip-container"))
+def test_a_click_flips_a_flashcard_on_a_slow_machine(browser, book, page) -> None:
+    base_url, _ = book
+    context = browser.new_context()
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        # a CPU four times slower: the cards' scripts must not race MathJax
+        context.new_cdp_session(tab).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        tab.goto(base_url + page, wait_until="load")
+        card = tab.locator(".flip-container").first
+        card.wait_for(state="visible", timeout=20000)
+        assert "flip" not in card.get_attribute("class").split()
+        card.click()
+        tab.wait_for_function(
+            "() => document.querySelector('.flip-container').classList.contains('flip')",
+            timeout=10000,
+        )
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("page", _pages_with("JQLink"))
+def test_a_click_on_a_quiz_answer_gives_feedback(browser, book, page) -> None:
+    base_url, _ = book
+    tab = browser.new_page()
+    try:
+        tab.goto(base_url + page, wait_until="load")
+        answer = tab.locator(".MCButton").first
+        answer.wait_for(state="visible", timeout=20000)
+        feedback = tab.locator(".Feedback").first
+        assert feedback.inner_text().strip() == ""
+        answer.click()
+        tab.wait_for_function(
+            "() => document.querySelector('.Feedback').innerText.trim().length > 0",
+            timeout=10000,
+        )
+    finally:
+        tab.close()
+
+
 def _audio_pages() -> list[str]:
     """Built pages that carry a dialogue (audio player or the note saying how to get it)."""
-    return [
-        page for page in html_pages(BUILT)
-        if "dialogue-transcript" in (BUILT / page).read_text(encoding="utf-8")
-    ] if BUILT.is_dir() else []
+    return _pages_with("dialogue-transcript")
 
 
 def test_every_dialogue_has_a_transcript_and_a_player(book) -> None:
