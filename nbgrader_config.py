@@ -22,3 +22,11 @@ c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your code.")'
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# nbgrader's own generate_feedback (and the formgrader's feedback button) must not show hidden
+# tests either: this preprocessor removes them, as `rnncourse grade` does.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "rnncourse.grading.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
