@@ -1,0 +1,27 @@
+"""Duration and peak memory of ``make test`` (the whole suite, as CI runs it).
+
+Runs ``make test`` in the repository and reports its wall-clock seconds and the peak resident
+memory of the largest process it started (``getrusage(RUSAGE_CHILDREN).ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+
+from common import ROOT, Stopwatch, record, table
+
+
+def main() -> None:
+    with Stopwatch() as sw:
+        result = subprocess.run(["make", "test"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(table(["make test", "exit code", "seconds", "peak RSS of one process (MiB)"],
+                [["whole suite", result.returncode, sw.seconds, peak_mib]]))
+    record("make_test", {"seconds": sw.seconds, "exit_code": result.returncode,
+                         "peak_rss_mib": peak_mib})
+
+
+if __name__ == "__main__":
+    main()
