@@ -93,11 +93,7 @@ def grade_command(
 ) -> None:
     """Autograde every submission of ASSIGNMENT: isolated, parallel, resumable.
 
-    Each submission is graded by nbgrader in its own process and scratch course, its kernel
-    sandboxed (bubblewrap when available) with time and memory limits; results are merged
-    into the course gradebook, feedback/ gets HTML without hidden tests, and
-    grading-report/<assignment>/ the grades CSV, a per-question CSV, histograms and the
-    failures with their reasons. A rerun skips the submissions already graded.
+    Writes the gradebook, feedback/ (no hidden tests) and grading-report/<assignment>/.
     """
     from pathlib import Path
 
@@ -143,6 +139,7 @@ def grade_command(
         typer.echo("warning: no sandbox (bubblewrap and unshare unavailable): student code ran "
                    "with the grader's file access; see the README", err=True)
     typer.echo(f"report: {run.report.get('summary', '')}")
+    typer.echo("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.phases.items()))
 
 
 # --- audio (owner: audio lessons) -----------------------------------------------------------
