@@ -29,6 +29,7 @@ from rnncourse.device import default_device
 
 __all__ = [
     "History",
+    "detach_state",
     "evaluate_mse",
     "fit",
     "lm_cross_entropy",
@@ -57,6 +58,7 @@ class History:
         val_metric: validation metric at the record (NaN without ``val_fn``).
         seconds: wall-clock seconds since the start of training.
         grad_norm: mean global gradient norm (before clipping) since the previous record.
+        step_grad_norm: global gradient norm (before clipping) of every step.
         stop_reason: ``"max_steps"``, ``"target"``, ``"time_budget"`` or ``"data_exhausted"``.
     """
 
@@ -65,6 +67,7 @@ class History:
     val_metric: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
+    step_grad_norm: list[float] = field(default_factory=list)
     stop_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +84,20 @@ def _batches(source: Callable[[int], Batch] | Iterable[Batch]) -> Iterator[Batch
     if callable(source) and not isinstance(source, Iterable):
         return (source(step) for step in itertools.count())
     return iter(source)
+
+
+def detach_state(state: Any) -> Any:
+    """The same state cut from the computation graph (``h`` or ``(h, c)``; ``None`` stays).
+
+    Carrying the values but not the graph is what makes backpropagation through time
+    *truncated*: the next window starts where the previous one ended, but gradients stop at
+    the window boundary.
+    """
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
 
 
 def _output(result: Any) -> Any:
@@ -104,12 +121,15 @@ def fit(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool = True,
+    carry_state: bool = False,
 ) -> History:
     """Train ``model`` and record its progress.
 
     Each batch is a tuple ``(*inputs, target)``; the loss is ``loss_fn(model(*inputs), target)``
-    (for models returning ``(prediction, state)`` the prediction is used). The state is not
-    carried between batches.
+    (for models returning ``(prediction, state)`` the prediction is used). With
+    ``carry_state`` the model is called as ``model(*inputs, state)`` with the state the previous
+    batch ended in, detached: truncated backpropagation through time over consecutive windows
+    (e.g. :func:`rnncourse.data.sequential_batches`).
 
     Args:
         model: the module to train (moved to ``device``).
@@ -130,6 +150,7 @@ def fit(
         seed: passed to :func:`set_seed` before training.
         device: where to train; :func:`rnncourse.device.default_device` when ``None``.
         progress: show a plain tqdm bar on stdout.
+        carry_state: pass each batch the detached final state of the previous one.
 
     Returns:
         History: the records, as plain lists.
@@ -148,6 +169,7 @@ def fit(
     params = [p for p in model.parameters() if p.requires_grad]
     max_norm = math.inf if clip is None else clip
     history = History()
+    state: Any = None
     losses: list[float] = []
     norms: list[float] = []
     batches = _batches(train_batches)
@@ -163,12 +185,17 @@ def fit(
                 break
             model.train()
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(_output(model(*inputs)), y)
+            if carry_state:
+                prediction, state = model(*inputs, detach_state(state))
+            else:
+                prediction = _output(model(*inputs))
+            loss = loss_fn(prediction, y)
             loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+            norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
             optimizer.step()
             losses.append(float(loss.detach()))
-            norms.append(float(norm))
+            norms.append(norm)
+            history.step_grad_norm.append(norm)
             bar.update(1)
             elapsed = time.perf_counter() - start
             out_of_time = time_budget is not None and elapsed >= time_budget

@@ -34,7 +34,7 @@ def test_fit_learns_and_records(capfd: pytest.CaptureFixture[str]) -> None:
     assert out.err == "" and "training" in out.out
     record = history.to_dict()
     assert set(record) == {"steps", "train_loss", "val_metric", "seconds", "grad_norm",
-                           "stop_reason"}
+                           "step_grad_norm", "stop_reason"}
     assert all(isinstance(v, list) for k, v in record.items() if k != "stop_reason")
 
 
@@ -109,3 +109,41 @@ def test_evaluate_mse_batches_and_shape_check() -> None:
 
 def test_history_default_is_empty() -> None:
     assert History().to_dict()["steps"] == []
+
+
+class _StateRecorder(torch.nn.Module):
+    """A tiny recurrent LM that records the state it is given on each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = torch.nn.RNN(1, 3, batch_first=True)
+        self.head = torch.nn.Linear(3, 1)
+        self.seen: list[torch.Tensor | None] = []
+
+    def forward(self, x, state=None):
+        self.seen.append(state)
+        out, state = self.rnn(x, state)
+        return self.head(out), state
+
+
+def test_fit_carries_the_detached_state_between_batches() -> None:
+    from rnncourse.train import fit
+
+    model = _StateRecorder()
+    batches = [(torch.randn(2, 4, 1), torch.randn(2, 4, 1)) for _ in range(3)]
+    history = fit(model, batches, torch.nn.functional.mse_loss, max_steps=3, eval_every=1,
+                  device="cpu", progress=False, carry_state=True)
+    first, second, third = model.seen
+    assert first is None
+    assert second is not None and third is not None
+    assert not second.requires_grad and second.grad_fn is None  # truncated: no graph behind
+    assert len(history.step_grad_norm) == 3
+
+
+def test_fit_starts_each_batch_fresh_by_default() -> None:
+    from rnncourse.train import fit
+
+    model = _StateRecorder()
+    batches = [(torch.randn(2, 4, 1), torch.randn(2, 4, 1)) for _ in range(2)]
+    fit(model, batches, torch.nn.functional.mse_loss, max_steps=2, device="cpu", progress=False)
+    assert model.seen == [None, None]

@@ -26,20 +26,25 @@ Weight layout follows torch (``weight_hh`` is ``(G*H, H)``); batches are batch f
 from __future__ import annotations
 
 import math
-import sys
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from rnncourse.data import CharVocab, adding_problem, sequential_batches
 from rnncourse.gradients import hidden_gradient_norms
 from rnncourse.models import CharLM, SequenceRegressor, make_recurrent
-from rnncourse.train import History, evaluate_mse, fit, lm_cross_entropy, perplexity, set_seed
+from rnncourse.train import (
+    History,
+    detach_state,
+    evaluate_mse,
+    fit,
+    lm_cross_entropy,
+    perplexity,
+    set_seed,
+)
 
 __all__ = [
     "CharLMRun",
@@ -57,20 +62,6 @@ __all__ = [
 ]
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
-
-
-def detach_state(state: State | None) -> State | None:
-    """The same state cut from the computation graph (``h`` or ``(h, c)``; ``None`` stays).
-
-    Carrying the values but not the graph is what makes backpropagation through time
-    *truncated*: the next window starts where the previous one ended, but gradients stop at
-    the window boundary.
-    """
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)  # type: ignore[return-value]
-    return state.detach()
 
 
 @dataclass
@@ -124,10 +115,11 @@ def train_char_lm(
     The training text is cut into ``batch_size`` parallel streams
     (:func:`rnncourse.data.sequential_batches`). Each step reads the next ``seq_len``
     characters of every stream, starting from the state the previous step ended in, detached
-    (:func:`detach_state`); the state is reset to zeros at the start of every pass over the
-    text. The loss is the mean cross-entropy (nats per character); the gradient is clipped by
-    global norm, :math:`g \leftarrow \tau g / \lVert g \rVert` when
-    :math:`\lVert g \rVert > \tau`, then Adam takes a step.
+    (:func:`rnncourse.train.fit` with ``carry_state``); after the last window the streams start
+    again from the beginning of the text. The loss is the mean cross-entropy (nats per
+    character); the gradient is clipped by global norm,
+    :math:`g \leftarrow \tau g / \lVert g \rVert` when :math:`\lVert g \rVert > \tau`, then
+    Adam takes a step.
 
     Args:
         model: a :class:`~rnncourse.models.CharLM`; trained in place on the CPU.
@@ -154,64 +146,27 @@ def train_char_lm(
         raise ValueError("max_steps and eval_every must be >= 1")
     if clip is not None and not clip > 0:
         raise ValueError("clip must be positive (or None to disable clipping)")
-    set_seed(seed)
     model.cpu().train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    params = [p for p in model.parameters() if p.requires_grad]
-    max_norm = math.inf if clip is None else clip
     val_batch = min(16, max(1, (len(val_ids) - 1) // (seq_len + 1)))
 
     def validate(m: nn.Module) -> float:
         return perplexity(m, sequential_batches(val_ids, val_batch, seq_len))
 
-    history = History()
-    norms: list[float] = []
-    window_losses: list[float] = []
-    epochs, step, state = 0, 0, None
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor]] = iter(())
-    start = time.perf_counter()
-    bar = tqdm(total=max_steps, file=sys.stdout, disable=not progress, desc="training",
-               ncols=80, mininterval=1.0)
-    try:
-        while step < max_steps:
-            batch = next(batches, None)  # type: ignore[call-overload]
-            if batch is None:  # a new pass over the text: fresh streams, zero state
-                batches = iter(sequential_batches(train_ids, batch_size, seq_len))
-                epochs, state = epochs + 1, None
-                continue
-            x, y = batch
-            step += 1
-            logits, state = model(x, detach_state(state))
-            loss = lm_cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            norms.append(float(torch.nn.utils.clip_grad_norm_(params, max_norm)))
-            optimizer.step()
-            window_losses.append(float(loss.detach()))
-            bar.update(1)
-            elapsed = time.perf_counter() - start
-            out_of_time = time_budget is not None and elapsed >= time_budget
-            if step % eval_every == 0 or step == max_steps or out_of_time:
-                model.eval()
-                metric = validate(model)
-                model.train()
-                history.steps.append(step)
-                history.train_loss.append(float(np.mean(window_losses)))
-                history.val_metric.append(metric)
-                history.seconds.append(time.perf_counter() - start)
-                history.grad_norm.append(float(np.mean(norms[-len(window_losses):])))
-                window_losses = []
-                bar.set_postfix(val_ppl=f"{metric:.3g}")
-            if out_of_time:
-                history.stop_reason = "time_budget"
-                break
-        else:
-            history.stop_reason = "max_steps"
-    finally:
-        bar.close()
+    per_pass = len(train_ids) // batch_size // seq_len
+
+    def windows() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:  # pass after pass over the text; fit stops after max_steps
+            yield from sequential_batches(train_ids, batch_size, seq_len)
+
+    history = fit(
+        model, windows(), lm_cross_entropy, lr=lr, clip=clip, max_steps=max_steps,
+        eval_every=eval_every, val_fn=validate, time_budget=time_budget, seed=seed,
+        device="cpu", progress=progress, carry_state=True,
+    )
     model.eval()
-    return CharLMRun(model=model, history=history, grad_norms=np.asarray(norms), clip=clip,
-                     epochs=epochs)
+    steps = history.steps[-1]
+    return CharLMRun(model=model, history=history, grad_norms=np.asarray(history.step_grad_norm),
+                     clip=clip, epochs=-(-steps // per_pass))
 
 
 def sample_text(
