@@ -53,3 +53,14 @@ def test_code_lines_reads_html_code_blocks(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_text("<p>h = np.tanh(a)</p><pre><span>cache</span> = (x, h)\n</pre>")
     assert code_lines(page) == {"cache = (x, h)"}
+
+
+@pytest.mark.parametrize("name", available(ROOT))
+def test_exercise_page_offers_the_released_notebook(name: str) -> None:
+    book_files()  # skips when the book is not built
+    page = BUILT / "exercises" / name / f"{name}.html"
+    links = {a.get("href") for a in BeautifulSoup(page.read_text(), "html.parser")("a")}
+    download = f"../../_sources/exercises/{name}/{name}.ipynb"
+    assert download in links, f"{page.name} has no download button for the notebook"
+    served = (page.parent / download).resolve().read_bytes()
+    assert served == (ROOT / "exercises" / name / f"{name}.ipynb").read_bytes()
