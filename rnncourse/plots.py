@@ -77,6 +77,16 @@ def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
     return fig, new_ax
 
 
+def _label(ax: Axes, xlabel: str, ylabel: str, title: str | None, legend: bool = True) -> None:
+    """Axis labels (quantities and units), an optional title and the legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if legend:
+        ax.legend()
+
+
 def _positive(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Float array with non-positive entries replaced by NaN (gaps on a log axis)."""
     array = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -111,11 +121,7 @@ def plot_gradient_norms(
             y = _positive(values)
             ax.plot(np.arange(1, len(y) + 1), y, label=str(label))
         ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
-        ax.legend()
+        _label(ax, xlabel, ylabel, title)
     return fig
 
 
@@ -206,11 +212,7 @@ def plot_training_curves(
             ax.plot(x, values, label=label.replace("_", " "), marker="." if len(x) < 30 else "")
         if logy:
             ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
-        ax.legend()
+        _label(ax, xlabel, ylabel, title)
     return fig
 
 
@@ -254,7 +256,7 @@ def plot_spectral_sweep(
         if all(np.ndim(s) == 0 for s in series):
             ax.plot(radii, _positive([float(s) for s in series]), marker="o")
             ax.axvline(1.0, color="0.5", linestyle="--", linewidth=1)
-            ax.set_xlabel(r"spectral radius of $W_{hh}$")
+            xlabel = r"spectral radius of $W_{hh}$"
         else:
             cmap = mpl.colormaps["viridis"]
             norm = mpl.colors.Normalize(min(radii), max(radii) if max(radii) > min(radii) else
@@ -264,11 +266,8 @@ def plot_spectral_sweep(
                 ax.plot(np.arange(1, len(y) + 1), y, color=cmap(norm(radius)))
             fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax,
                          label=r"spectral radius of $W_{hh}$")
-            ax.set_xlabel(xlabel)
         ax.set_yscale("log")
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
+        _label(ax, xlabel, ylabel, title, legend=False)
     return fig
 
 
@@ -308,9 +307,5 @@ def plot_forecast(
         ax.plot(times, predicted, color=COLORS[1], label="predicted")
         if split is not None:
             ax.axvline(split, color="0.5", linestyle="--", linewidth=1, label="end of training")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
-        ax.legend()
+        _label(ax, xlabel, ylabel, title)
     return fig
