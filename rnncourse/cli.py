@@ -142,6 +142,58 @@ def grade_command(
     typer.echo("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.phases.items()))
 
 
+# --- similarity (owner: similarity report) --------------------------------------------------
+
+
+@app.command("similarity")
+def similarity_command(
+    assignment: str = typer.Argument(..., help="Assignment name, e.g. gru_cell."),
+    course: str = typer.Option(".", "--course", help="nbgrader course directory."),
+    submitted: str = typer.Option(
+        None, "--submitted", help="Folder in <student>/<assignment>/ layout (default: the "
+        "course's submitted/)."),
+    threshold: float = typer.Option(
+        None, "--threshold", min=0.0, max=1.0,
+        help="List pairs scoring at least this (Jaccard of fingerprints; default 0.5)."),
+    out: str = typer.Option(
+        None, "--out", help="Report folder (default: grading-report/<assignment>/similarity)."),
+    max_views: int = typer.Option(500, "--max-views", help="Side-by-side pages for the top "
+                                  "pairs at most."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes reading notebooks (0: one "
+                             "per core)."),
+) -> None:
+    """List submissions whose answer cells look alike, or like the instructor's solution.
+
+    Comments, names, literals and layout are ignored and the released stubs never count.
+    Writes pairs.csv, problems.csv, index.html and side-by-side views/.
+    """
+    import dataclasses
+    import os
+    from pathlib import Path
+
+    from rnncourse.similarity import NotebookError, Settings, similarity_report
+
+    settings = Settings()
+    if threshold is not None:
+        settings = dataclasses.replace(settings, threshold=threshold)
+    try:
+        report = similarity_report(
+            assignment, Path(course), submitted=Path(submitted) if submitted else None,
+            out=Path(out) if out else None, settings=settings, max_views=max_views,
+            jobs=jobs or os.cpu_count() or 1)
+    except (NotebookError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{assignment}: {report.compared} submissions compared, {len(report.pairs)} "
+               f"pairs at or above {settings.threshold:.2f}, {len(report.problems)} not "
+               f"compared, in {report.seconds:.1f} s")
+    for pair in report.pairs:
+        typer.echo(f"  {pair.score:.2f}  {pair.a} ~ {pair.b}")
+    for who, why in sorted(report.problems.items()):
+        typer.echo(f"  not compared {who}: {why}")
+    typer.echo(f"report: {report.index}")
+
+
 # --- audio (owner: audio lessons) -----------------------------------------------------------
 
 
