@@ -36,7 +36,6 @@ from rnncourse.similarity.compare import (
 from rnncourse.similarity.html import PairView, render_index, render_view, write_csv
 from rnncourse.similarity.notebooks import (
     Cell,
-    Document,
     NotebookError,
     load_release,
     load_source,
@@ -105,7 +104,7 @@ def _load_and_print(items: Sequence[tuple[str, Path]], settings: Settings,
 
 def _print_all(items: list[tuple[str, Path]], settings: Settings, boilerplate: Boilerplate,
                jobs: int) -> list[Printed | str]:
-    if jobs <= 1 or len(items) < 50:
+    if jobs <= 1 or len(items) < 4 * jobs:
         return _load_and_print(items, settings, boilerplate)
     chunks = [items[i::jobs] for i in range(jobs)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -268,7 +267,3 @@ def _write(report: SimilarityReport, comparison: Comparison) -> None:
         render_index(f"Similarity report: {report.assignment}", summary, report.histogram,
                      rows, report.problems), encoding="utf-8")
 
-
-def documents_from_cells(name: str, cells: dict[str, str]) -> Document:
-    """A document built from ``{cell id: code}`` (for scripts and tests)."""
-    return Document(name, Path(name), tuple(Cell(k, v) for k, v in cells.items()))
