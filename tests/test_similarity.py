@@ -238,6 +238,8 @@ def test_disguised_copies_are_caught_and_nothing_else(report) -> None:
     listed = {frozenset((p.a, p.b)) for p in report.pairs}
     assert listed == {frozenset(("alice", "dave")), frozenset(("erin", SOLUTION))}
     assert all(p.b == SOLUTION for p in report.pairs if SOLUTION in (p.a, p.b))
+    assert report.groups == [["alice", "dave"], ["erin", SOLUTION]]
+    assert {(p.a, p.group) for p in report.pairs} == {("alice", 1), ("erin", 2)}
 
 
 def test_scores_separate_copies_from_independent_solutions(all_scores) -> None:
@@ -269,7 +271,8 @@ def test_unreadable_notebooks_are_reported_not_fatal(report) -> None:
 
 def test_pairs_csv_and_index_list_the_pairs(report) -> None:
     rows = list(csv.DictReader(report.csv.open()))
-    assert [(r["student_a"], r["student_b"]) for r in rows] == [(p.a, p.b) for p in report.pairs]
+    assert [(r["student_a"], r["student_b"], int(r["group"])) for r in rows] == \
+        [(p.a, p.b, p.group) for p in report.pairs]
     assert [float(r["score"]) for r in rows] == sorted((float(r["score"]) for r in rows),
                                                        reverse=True)
     index = report.index.read_text()

@@ -17,6 +17,7 @@ collecting, and an instructor can run it on its own: ``rnncourse similarity gru_
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from rnncourse.similarity.compare import (
     Boilerplate,
@@ -63,6 +66,7 @@ class Pair:
     coverage_a: float  # share of a's fingerprints found in b
     coverage_b: float
     view: Path | None  # the side-by-side page, None past ``max_views``
+    group: int = 0  # 1-based index into SimilarityReport.groups
 
 
 @dataclass
@@ -76,6 +80,7 @@ class SimilarityReport:
     pairs: list[Pair]  # score >= threshold, highest first
     problems: dict[str, str]  # student -> why the notebook was not compared
     empty: list[str]  # submissions with no code beyond the release
+    groups: list[list[str]]  # connected by listed pairs, largest first
     histogram: list[tuple[str, int]]  # (score bin, pairs) over every pair
     common: int  # fingerprints ignored because most submissions have them
     seconds: float
@@ -122,6 +127,26 @@ def _histogram(scores: np.ndarray, total_pairs: int) -> list[tuple[str, int]]:
     counts[0] += total_pairs - len(scores)  # pairs sharing nothing score 0
     return [(f"{lo:.1f}-{hi:.1f}", int(c)) for lo, hi, c in zip(edges[:-1], edges[1:], counts,
                                                                 strict=True)]
+
+
+def _groups(pairs: list[Pair]) -> tuple[list[list[str]], list[Pair]]:
+    """Groups of submissions joined by listed pairs (connected components), largest first,
+    and the pairs with their group number: 50 copies of one solution are one group to read,
+    not 1,225 pairs."""
+    names = sorted({p.a for p in pairs} | {p.b for p in pairs},
+                   key=lambda name: (name == SOLUTION, name))
+    index = {name: i for i, name in enumerate(names)}
+    edges = sparse.csr_matrix(
+        (np.ones(len(pairs)), ([index[p.a] for p in pairs], [index[p.b] for p in pairs])),
+        shape=(len(names), len(names)))
+    _count, label = connected_components(edges, directed=False)
+    members: dict[int, list[str]] = {}
+    for name, component in zip(names, label, strict=True):
+        members.setdefault(int(component), []).append(name)
+    order = sorted(members, key=lambda c: (-len(members[c]), members[c][0]))
+    number = {component: i for i, component in enumerate(order, start=1)}
+    grouped = [dataclasses.replace(p, group=number[int(label[index[p.a]])]) for p in pairs]
+    return [members[c] for c in order], grouped
 
 
 def _cell_scores(comparison: Comparison, a: int, b: int) -> dict[str, float]:
@@ -232,9 +257,10 @@ def similarity_report(
                           float(shared / sizes[b]), view_path))
     empty = [doc.document.name for doc, size in zip(printed[:-1], sizes[:-1], strict=True)
              if size == 0]
+    groups, pairs = _groups(pairs)
     histogram = _histogram(scores, n * (n - 1) // 2)
     report = SimilarityReport(assignment, out, settings, n - 1, pairs, problems, empty,
-                              histogram, comparison.common, 0.0, phases)
+                              groups, histogram, comparison.common, 0.0, phases)
     _write(report, comparison)
     phases["report"] = time.perf_counter() - tick
     report.seconds = time.perf_counter() - started
@@ -244,10 +270,10 @@ def similarity_report(
 def _write(report: SimilarityReport, comparison: Comparison) -> None:
     out, settings = report.out, report.settings
     write_csv(report.csv, ["student_a", "student_b", "score", "shared_fingerprints",
-                           "a_found_in_b", "b_found_in_a", "view"],
+                           "a_found_in_b", "b_found_in_a", "group", "view"],
               [[p.a, p.b, f"{p.score:.3f}", p.shared, f"{p.coverage_a:.3f}",
-                f"{p.coverage_b:.3f}", p.view.relative_to(out).as_posix() if p.view else ""]
-               for p in report.pairs])
+                f"{p.coverage_b:.3f}", p.group,
+                p.view.relative_to(out).as_posix() if p.view else ""] for p in report.pairs])
     write_csv(out / "problems.csv", ["student", "problem"], sorted(report.problems.items()))
     summary = [
         ("assignment", report.assignment),
@@ -261,9 +287,9 @@ def _write(report: SimilarityReport, comparison: Comparison) -> None:
                               f"{settings.common_fraction:.0%} of the submissions "
                               f"(and at least {settings.common_min})"),
     ]
-    rows = [(p.a, p.b, p.score, p.coverage_a, p.coverage_b,
+    rows = [(p.a, p.b, p.score, p.coverage_a, p.coverage_b, p.group,
              p.view.relative_to(out).as_posix() if p.view else None) for p in report.pairs]
     (out / "index.html").write_text(
         render_index(f"Similarity report: {report.assignment}", summary, report.histogram,
-                     rows, report.problems), encoding="utf-8")
+                     report.groups, rows, report.problems), encoding="utf-8")
 

@@ -171,25 +171,34 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]
 
 
 def render_index(title: str, summary: Sequence[tuple[str, str]],
-                 histogram: Sequence[tuple[str, int]],
-                 pairs: Sequence[tuple[str, str, float, float, float, str | None]],
+                 histogram: Sequence[tuple[str, int]], groups: Sequence[Sequence[str]],
+                 pairs: Sequence[tuple[str, str, float, float, float, int, str | None]],
                  problems: dict[str, str]) -> str:
-    """The report's front page: settings, score distribution, listed pairs and problems."""
+    """The report's front page: settings, groups, listed pairs, problems, score distribution."""
     facts = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                       for k, v in summary)
     bins = "\n".join(f"<tr><td>{html.escape(label)}</td><td class=\"num\">{count}</td></tr>"
                      for label, count in histogram)
     pair_rows = []
-    for rank, (a, b, score, cov_a, cov_b, view) in enumerate(pairs, start=1):
+    for rank, (a, b, score, cov_a, cov_b, group, view) in enumerate(pairs, start=1):
         link = f"<a href=\"{html.escape(view)}\">side by side</a>" if view else "(CSV only)"
         pair_rows.append(
             f"<tr><td class=\"num\">{rank}</td><td>{html.escape(a)}</td><td>{html.escape(b)}"
             f"</td><td class=\"num\">{score:.2f}</td><td class=\"num\">{cov_a:.0%}</td>"
-            f"<td class=\"num\">{cov_b:.0%}</td><td>{link}</td></tr>")
+            f"<td class=\"num\">{cov_b:.0%}</td><td class=\"num\">{group}</td>"
+            f"<td>{link}</td></tr>")
     pairs_html = (
         "<table><tr><th>#</th><th>A</th><th>B</th><th>score</th><th>A found in B</th>"
-        "<th>B found in A</th><th>view</th></tr>\n" + "\n".join(pair_rows) + "</table>"
-        if pair_rows else "<p>No pair reaches the threshold.</p>")
+        "<th>B found in A</th><th>group</th><th>view</th></tr>\n" + "\n".join(pair_rows)
+        + "</table>" if pair_rows else "<p>No pair reaches the threshold.</p>")
+    group_rows = "\n".join(
+        f"<tr><td class=\"num\">{i}</td><td class=\"num\">{len(names)}</td>"
+        f"<td>{html.escape(', '.join(names))}</td></tr>"
+        for i, names in enumerate(groups, start=1))
+    groups_html = (
+        "<p>Submissions joined by listed pairs (a copied solution and its copies form one "
+        "group).</p><table><tr><th>group</th><th>size</th><th>members</th></tr>\n"
+        f"{group_rows}</table>" if groups else "")
     problem_rows = "\n".join(
         f"<tr><td>{html.escape(who)}</td><td>{html.escape(why)}</td></tr>"
         for who, why in sorted(problems.items()))
@@ -197,7 +206,8 @@ def render_index(title: str, summary: Sequence[tuple[str, str]],
                      "</table>" if problems else "<p>None.</p>")
     body = (
         f"<h1>{html.escape(title)}</h1>\n<table>{facts}</table>\n"
-        "<h2>Pairs at or above the threshold</h2>\n" + pairs_html +
+        + ("<h2>Groups</h2>\n" + groups_html if groups else "") +
+        "\n<h2>Pairs at or above the threshold</h2>\n" + pairs_html +
         "\n<h2>Submissions not compared</h2>\n" + problems_html +
         "\n<h2>Distribution of all pair scores</h2>\n"
         f"<table><tr><th>score</th><th>pairs</th></tr>\n{bins}</table>\n"
