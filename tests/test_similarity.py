@@ -87,6 +87,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (bad / "judy" / "gru_cell" / "gru_cell.ipynb").write_text('{"cells": {"a": 1}}')
     (bad / "lena" / "gru_cell").mkdir(parents=True)
     (bad / "lena" / "gru_cell" / "gru_cell.ipynb").write_bytes(b'{"cells": ["\xff"]}')
+    (bad / "mallory" / "gru_cell").mkdir(parents=True)  # a link to the instructor's source
+    (bad / "mallory" / "gru_cell" / "gru_cell.ipynb").symlink_to(root / SOURCE.relative_to(ROOT))
     return root
 
 
@@ -259,11 +261,12 @@ def test_untouched_releases_are_empty_and_match_nothing(report, all_scores) -> N
 
 
 def test_unreadable_notebooks_are_reported_not_fatal(report) -> None:
-    assert set(report.problems) == {"henry", "ivan", "judy", "lena"}
+    assert set(report.problems) == {"henry", "ivan", "judy", "lena", "mallory"}
     assert "not JSON" in report.problems["henry"]
     assert report.problems["ivan"] == "no gru_cell.ipynb (found Copy of gru_cell.ipynb)"
     assert "not a notebook" in report.problems["judy"]
     assert "not UTF-8" in report.problems["lena"]
+    assert "symbolic link" in report.problems["mallory"]
     assert report.compared == 8  # 5 with code, 2 untouched, kim's broken cell
     rows = list(csv.DictReader((report.out / "problems.csv").open()))
     assert {r["student"] for r in rows} == set(report.problems)
@@ -299,7 +302,7 @@ def test_cli_writes_the_report_and_fails_cleanly(course: Path, tmp_path: Path) -
                                  "--out", str(tmp_path / "r"), "--threshold", "0.6",
                                  "--jobs", "1"])
     assert result.exit_code == 0, result.output
-    assert "8 submissions compared, 2 pairs at or above 0.60, 4 not compared" in result.output
+    assert "8 submissions compared, 2 pairs at or above 0.60, 5 not compared" in result.output
     assert "alice ~ dave" in result.output and (tmp_path / "r" / "index.html").is_file()
     missing = runner.invoke(app, ["similarity", "lstm_cell", "--course", str(course)])
     assert missing.exit_code == 1 and "lstm_cell.ipynb: no such notebook" in missing.output

@@ -159,8 +159,8 @@ def load_release(path: Path) -> tuple[Cell, ...]:
 def submission_paths(submitted: Path, assignment: str) -> tuple[dict[str, Path], dict[str, str]]:
     """``({student: notebook path}, {student: problem})`` in nbgrader's submitted layout.
 
-    A student folder holding the assignment but not ``<assignment>.ipynb`` is a problem, not
-    a submission.
+    A student folder holding the assignment but not ``<assignment>.ipynb``, or reached through
+    a symbolic link, is a problem, not a submission.
     """
     submitted = Path(submitted)
     if not submitted.is_dir():
@@ -172,7 +172,10 @@ def submission_paths(submitted: Path, assignment: str) -> tuple[dict[str, Path],
         if student_dir.name.startswith(".") or not folder.is_dir():
             continue
         notebook = folder / f"{assignment}.ipynb"
-        if notebook.is_file():
+        if any(p.is_symlink() for p in (student_dir, folder, notebook)):
+            # As when grading: a link could point a report at any file the instructor can read.
+            problems[student_dir.name] = "symbolic link in the submission (not read)"
+        elif notebook.is_file():
             found[student_dir.name] = notebook
         else:
             others = sorted(p.name for p in folder.glob("*.ipynb"))
