@@ -318,6 +318,17 @@ def test_a_source_without_solution_cells_is_an_error(tmp_path: Path) -> None:
         load_source(path)
 
 
+def test_no_submissions_give_an_empty_report(tmp_path: Path) -> None:
+    (tmp_path / "submitted").mkdir()
+    (tmp_path / "solutions" / "gru_cell").mkdir(parents=True)
+    shutil.copy(SOURCE, tmp_path / "solutions" / "gru_cell")
+    empty = similarity_report("gru_cell", tmp_path)
+    assert (empty.compared, empty.pairs, empty.groups, empty.problems) == (0, [], [], {})
+    assert "No pair reaches the threshold" in empty.index.read_text()
+    with pytest.raises(FileNotFoundError, match="no submissions folder"):
+        similarity_report("gru_cell", tmp_path, submitted=tmp_path / "nowhere")
+
+
 def test_parallel_reading_gives_the_same_report(course: Path, report, tmp_path: Path) -> None:
     """jobs=2 (processes) lists the same pairs with the same scores as one process."""
     parallel = similarity_report("gru_cell", course, out=tmp_path, jobs=2)

@@ -7,8 +7,8 @@ almost everyone writes (:mod:`.compare`), scores every pair and writes, under
 ``grading-report/gru_cell/similarity/``:
 
 - ``pairs.csv``: the pairs whose score reaches the threshold, highest first;
-- ``index.html``: the same with links, the score distribution, the notebooks that could not be
-  read (``problems.csv``);
+- ``index.html``: groups of submissions joined by listed pairs, the pairs with links, the
+  notebooks that could not be read (also ``problems.csv``), the distribution of all scores;
 - ``views/NNNN.html``: the two submissions side by side, matched code highlighted.
 
 It only reads notebooks (no kernel, no gradebook), so the grading runner can call it after
