@@ -189,6 +189,17 @@ def test_the_release_stub_line_and_docstrings_are_dropped() -> None:
     assert "S" in normalise("y = 'not a docstring'").symbols
 
 
+def test_released_lines_are_left_out_of_the_students_code() -> None:
+    """Only the student's own lines are compared: no k-gram joins the signature to them."""
+    released = frozenset({"def gru_step_forward(x, h_prev):", "return h_next, cache"})
+    cell = ("def gru_step_forward(x, h_prev):\n    h_next = np.tanh(x)\n    cache = x\n"
+            "    return h_next, cache\n")
+    kept = normalise(cell, released)
+    assert kept.symbols == normalise("h_next = np.tanh(x)\ncache = x\n").symbols
+    assert [cell[a:b] for a, b in kept.spans][:3] == ["h_next", "=", "np"]
+    assert normalise(cell).symbols[0] == "def"
+
+
 def test_invalid_python_falls_back_to_a_plain_tokenizer() -> None:
     tokens = normalise("%timeit f(x)\ny = (x +\n")
     assert not tokens.python
