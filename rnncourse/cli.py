@@ -66,10 +66,14 @@ def grade_command(
         None, "--submitted", help="Folder in <student>/<assignment>/ layout (default: the "
         "course's submitted/)."),
     zip_path: str = typer.Option(
-        None, "--zip", help="LMS download (zip) to collect first with nbgrader zip_collect."),
+        None, "--zip", help="LMS download (zip) to collect first: Canvas, Moodle and "
+        "Blackboard downloads are recognised from their file names."),
+    lms: str = typer.Option(
+        "auto", "--lms", help="Format of the --zip download: auto, canvas, moodle, blackboard "
+        "or generic (--regexp)."),
     regexp: str = typer.Option(
         None, "--regexp", help="Regular expression with (?P<student_id>...) and "
-        "(?P<file_id>...) mapping the zip's file names to students."),
+        "(?P<file_id>...) mapping the zip's file names to students (implies --lms generic)."),
     exchange: bool = typer.Option(False, "--exchange", help="Collect from nbgrader's exchange."),
     student: list[str] = typer.Option(None, "--student", help="Grade only this student (repeat)."),  # noqa: B008
     jobs: int = typer.Option(0, "--jobs", "-j", help="Local worker processes (0: one per core)."),
@@ -97,7 +101,7 @@ def grade_command(
     """
     from pathlib import Path
 
-    from rnncourse.grading.collect import DEFAULT_REGEXP, CollectError
+    from rnncourse.grading.collect import DEFAULT_REGEXP, CollectError, collect_lms
     from rnncourse.grading.sandbox import SandboxUnavailableError
     from rnncourse.grading.settings import Limits, Options, parse_size
     from rnncourse.grading.template import AssignmentNotInGradebookError
@@ -112,8 +116,22 @@ def grade_command(
                                           config=load_course_config(root)):
                 typer.echo(str(path))
         return
-    from rnncourse.grading.runner import grade
+    from rnncourse.grading.runner import grade, load_course_config
 
+    if zip_path:  # collect first, and say what was and was not collected
+        root = Path(course).resolve()
+        try:
+            collected = collect_lms(root, assignment, Path(zip_path), lms=lms, regexp=regexp,
+                                    config=load_course_config(root))
+        except CollectError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        for line in collected.lines():
+            typer.echo(line)
+        submitted, zip_path = str(collected.submitted), None
+    elif lms != "auto":
+        typer.echo("error: --lms describes a --zip download", err=True)
+        raise typer.Exit(1)
     limits = Limits(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
                     memory_bytes=parse_size(memory))
     options = Options(limits=limits, sandbox=sandbox, feedback=not no_feedback)
@@ -221,3 +239,54 @@ def audio(
         f" {len(report.entries)} files, {report.total_bytes() / 1024:.0f} KiB,"
         f" {report.total_duration_s():.0f} s of speech"
     )
+
+
+# --- export (owner: LMS export) -------------------------------------------------------------
+
+
+@app.command("export")
+def export_command(
+    names: list[str] = typer.Argument(..., help="Assignments to export, in column order."),  # noqa: B008
+    fmt: str = typer.Option(..., "--format", help="canvas, moodle or csv."),
+    out: str = typer.Option(
+        None, "--out", help="File to write (moodle with several assignments: a folder; "
+        "default: grading-report/)."),
+    course: str = typer.Option(".", "--course", help="nbgrader course directory."),
+    db: str = typer.Option(None, "--db", help="Gradebook URL (default: the course's SQLite)."),
+    missing_as_zero: bool = typer.Option(
+        False, "--missing-as-zero", help="Write 0, not a blank, for students without a graded "
+        "submission."),
+    title: list[str] = typer.Option(  # noqa: B008
+        None, "--title", help="NAME=TEXT: column title of an assignment (Canvas matches "
+        "'Title (id)' or the title of an existing assignment)."),
+) -> None:
+    """Write the grade file Canvas, Moodle or a spreadsheet imports, from the gradebook.
+
+    Scores are nbgrader's, late penalties applied; students are found in the LMS with
+    lms-students.csv (written when an LMS download is collected). Every cell that is not a
+    final grade is listed on stderr.
+    """
+    from pathlib import Path
+
+    from rnncourse.grading.export import ExportError, export_grades
+    from rnncourse.grading.lms import RosterError
+
+    titles = {}
+    for item in title or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name or not text:
+            typer.echo(f"error: --title wants NAME=TEXT, not {item!r}", err=True)
+            raise typer.Exit(1)
+        titles[name] = text
+    try:
+        result = export_grades(Path(course), names, fmt, Path(out) if out else None,
+                               db_url=db, missing_as_zero=missing_as_zero, titles=titles)
+    except (ExportError, RosterError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for path in result.files:
+        typer.echo(str(path))
+    typer.echo(f"{fmt}: {result.rows} rows, {result.graded} grades written; "
+               f"{len(result.problems)} cells or students need attention", err=True)
+    for line in [*result.notes, *result.problems]:
+        typer.echo(f"  {line}", err=True)
