@@ -168,12 +168,14 @@ def test_canvas_download(course: Path, solution: bytes, tmp_path: Path) -> None:
 
 
 def test_moodle_download(course: Path, solution: bytes, tmp_path: Path) -> None:
-    folder = "{}_{}_assignsubmission_file_/"
+    folder = "{}_{}_assignsubmission_file/"  # Moodle 4.1 and later
+    old_folder = "{}_{}_assignsubmission_file_/"  # Moodle 3.1 to 4.0
     archive = zip_of(tmp_path / "moodle.zip", {
         folder.format("Jane Smith", 501) + NOTEBOOK: tagged(solution, "jane"),
-        folder.format("John Doe", 502) + "week 3/final/" + NOTEBOOK: tagged(solution, "john"),
-        folder.format("Ann Roe", 503) + "gru_cell (1).ipynb": tagged(solution, "ann"),
-        folder.format("Ann Roe", 503) + "draft.ipynb": FOREIGN,
+        old_folder.format("John Doe", 502) + "week 3/final/" + NOTEBOOK: tagged(solution,
+                                                                              "john"),
+        old_folder.format("Ann Roe", 503) + "gru_cell (1).ipynb": tagged(solution, "ann"),
+        old_folder.format("Ann Roe", 503) + "draft.ipynb": FOREIGN,
         "Kim Lee_504_assignsubmission_onlinetext_/onlinetext.html": b"<p>forgot</p>",
         folder.format("Participant", 777) + NOTEBOOK: tagged(solution, "blind"),
         "Min Park_505_assignsubmission_file_gru_cell.ipynb": tagged(solution, "min"),  # flat

@@ -43,8 +43,10 @@ Formats
     Moodle user id, username, ID number or email for every row, none of which a download
     carries. Sources: ``mod/assign/feedback/offline/importgradeslib.php`` and ``locallib.php``
     (``process_import_grades``), ``mod/assign/gradingtable.php`` (the worksheet's columns)
-    in https://github.com/moodle/moodle, https://docs.moodle.org/en/Assignment_settings and
-    https://docs.moodle.org/en/Grade_import.
+    and ``mod/assign/lang/en/assign.php`` (``recordid`` = "Identifier", ``hiddenuser`` =
+    "Participant ", ``lastmodifiedgrade``) in https://github.com/moodle/moodle, and
+    https://docs.moodle.org/311/en/Grade_import (the gradebook import's "Map from" / "Map to"
+    user fields).
 ``csv``
     One row per student: ``student_id, display_name, lms, lms_user_id`` and one column per
     assignment, after a ``max`` row with each assignment's points (as ``questions.csv``).

@@ -2,8 +2,9 @@
 
 Pure functions over the paths found in an extracted download (and the text of the files where
 the name is not enough); :mod:`rnncourse.grading.collect` does the unpacking and the copying,
-:mod:`rnncourse.grading.export` writes grades back. Each format below was checked against the
-system's own code or documentation:
+:mod:`rnncourse.grading.export` writes grades back. Canvas's and Moodle's formats below were
+checked against the systems' own source code; Blackboard's against nbgrader's documentation
+and public tools that read these downloads:
 
 Canvas ("Download Submissions" of an assignment)
     One flat zip. Canvas's ``ContentZipper`` names each uploaded file
@@ -22,17 +23,22 @@ Canvas ("Download Submissions" of an assignment)
     (``make_unique_filename``).
 
 Moodle ("Download all submissions" of an assignment)
-    By default (Moodle 3.1 and later, "Download submissions in folders") one folder per
-    participant and submission plugin, ``<Full name>_<participant id>_assignsubmission_file_/``,
-    holding the files unrenamed (with their sub-folders); without folders the files are flat,
+    By default ("Download submissions in folders", the default since Moodle 3.1) one folder
+    per participant and submission plugin, ``<Full name>_<participant id>_assignsubmission_file``
+    (Moodle 4.1 and later; ``..._assignsubmission_file_`` with a trailing ``_`` before),
+    holding the files unrenamed with their sub-folders; without folders the files are flat,
     ``<Full name>_<participant id>_assignsubmission_file_<file name>``. Underscores in the
-    name become spaces; with blind marking the name is ``Participant``; team submissions
-    prefix the group name (``<group>-<Full name>``). The participant id is the assignment's
-    own identifier (``assign_user_mapping``), the one the assignment's grading worksheet shows
-    as ``Participant <id>``: it differs between assignments and is not the Moodle user id. The
-    download carries no submission time. Sources: ``mod/assign/locallib.php``
-    (``download_submissions``, ``get_uniqueid_for_user``) in https://github.com/moodle/moodle
-    and https://docs.moodle.org/en/Assignment_settings ("Download submissions in folders").
+    name become spaces; with blind marking the name is ``Participant``; a team submission is
+    named after its group (``<group name>_<group id>``). The participant id is the
+    assignment's own identifier (``assign_user_mapping``), the one the assignment's grading
+    worksheet shows as ``Participant <id>``: it differs between assignments and is not the
+    Moodle user id. The download carries no submission time. Sources:
+    https://github.com/moodle/moodle ``mod/assign/classes/downloader.php``
+    (``get_student_prefix``, ``load_submissionplugin_filelist``; 4.1 and later) and
+    ``mod/assign/locallib.php`` (``download_submissions``, ``get_uniqueid_for_user``; before),
+    and the help string ``downloadasfolders_help`` in ``mod/assign/lang/en/assign.php``
+    ("Each submission is then put in a separate folder, with the folder structure kept for
+    any subfolders, and files are not renamed").
 
 Blackboard Learn (Grade Center, column menu, "Assignment File Download")
     One flat zip; every attempt of every selected student as
@@ -40,12 +46,13 @@ Blackboard Learn (Grade Center, column menu, "Assignment File Download")
     ``<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>.txt`` whose first lines are
     ``Name: <Full name> (<username>)``, ``Assignment: ...``, ``Date Submitted: ...`` and whose
     ``Files:`` section pairs each ``Original filename:`` with the stored ``Filename:``. The
-    attempt time is the server's local time. nbgrader's own ``zip_collect`` documentation uses
-    this naming as its example (``ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb``,
-    https://nbgrader.readthedocs.io/en/stable/plugins/zipcollect-plugin.html). Blackboard's own
-    help page for the download was not reachable from here; the receipt layout follows
-    CodeGrade's parser of these files (``blackboard_zip`` info-file parser) and
-    https://github.com/vangef/BBGradebookOrganiser (docs/instructions.md).
+    attempt time is the server's local time. nbgrader documents this naming as its example
+    of an LMS download (``ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb``, in the
+    help of ``FileNameCollectorPlugin.named_regexp``, ``nbgrader/plugins/zipcollect.py``,
+    https://github.com/jupyter/nbgrader); the download steps are those of
+    https://github.com/vangef/BBGradebookOrganiser (``docs/instructions.md``) and the receipt
+    layout follows public parsers of these files. Blackboard's own help page for the
+    download was not available to check against.
 
 The mapping file
     ``lms-students.csv`` in the course directory (instructor data, git-ignored) keeps, for
@@ -81,7 +88,7 @@ _CANVAS = re.compile(
     r"^(?:(?P<name>.*?)_)??(?:(?P<late>LATE)_)?(?P<user>\d+|anon_[A-Za-z0-9]+)_"
     r"(?:(?P<file_id>\d+)_(?P<file>.+)|(?P<entry>text\.html|link\.html))$")
 _MOODLE = re.compile(
-    r"^(?P<name>.+?)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_(?P<file>.*)$")
+    r"^(?P<name>.+?)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)(?:_(?P<file>.*))?$")
 _BLACKBOARD = re.compile(
     r"^(?P<prefix>.+)_attempt_(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})"
     r"(?:_(?P<file>.+)|(?P<receipt>\.txt))$")
@@ -170,7 +177,7 @@ def parse_moodle(path: str) -> ParsedFile | None:
         match = _MOODLE.match(part)
         if not match:
             continue
-        head = match["file"]
+        head = match["file"] or ""
         if not head and index == len(parts) - 1:
             continue  # a folder name with no file below it
         filename = _remainder(parts, index, head)
