@@ -184,6 +184,9 @@ def test_moodle_download(course: Path, solution: bytes, tmp_path: Path) -> None:
         folder.format("Jane Smith", 501) + ".ipynb_checkpoints/gru_cell-checkpoint.ipynb":
             tagged(solution, "checkpoint"),
     })
+    earlier = submitted(course, "li-wu")  # collected from an earlier download
+    earlier.mkdir(parents=True)
+    (earlier / NOTEBOOK).write_bytes(tagged(solution, "li-earlier"))
     report = collect(course, archive)
     assert (report.lms, report.detected) == ("moodle", True)
     expected = {"jane-smith": "jane", "john-doe": "john", "ann-roe": "ann",
@@ -193,6 +196,8 @@ def test_moodle_download(course: Path, solution: bytes, tmp_path: Path) -> None:
         assert [p.name for p in submitted(course, student).iterdir()] == [NOTEBOOK]
         assert tag_of(submitted(course, student) / NOTEBOOK) == tag
     assert any("no submission times" in w for w in report.warnings)
+    assert any(w.startswith("li-wu: nothing in this download") for w in report.warnings)
+    assert tag_of(earlier / NOTEBOOK) == "li-earlier"  # kept, and said so
     unmapped = by_status(report, "unmapped")
     assert set(unmapped) == {"draft.ipynb", "notes.ipynb"}
     assert "not a readable notebook" in unmapped["notes.ipynb"]

@@ -435,6 +435,12 @@ def collect_lms(
 
     for student, items in sorted(candidates.items()):
         report.submissions[student] = _choose(student, items, kind, layout, zone, report)
+    for student in sorted(set(ids.values()) - set(report.submissions)):
+        earlier = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+        if _STUDENT_ID.match(student) and earlier.is_dir():
+            report.warnings.append(f"{student}: nothing in this download is a notebook of "
+                                   f"{assignment}; the submission collected earlier in "
+                                   f"{earlier} is kept and will be graded")
     _transfer(report, extracted, coursedir, assignment)
     if kind != "generic":
         report.roster = roster.save(roster_path)
