@@ -46,7 +46,8 @@ from pathlib import Path
 
 MODES: tuple[str, ...] = ("bwrap", "unshare", "none")
 NOBODY = (65534, 65534)
-_LAUNCHER = Path(__file__).with_name("_launch.py")
+LAUNCHER = Path(__file__).with_name("_launch.py")
+_LAUNCHER = LAUNCHER
 _ETC_FILES = (
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
@@ -58,6 +59,7 @@ _ETC_FILES = (
     "/etc/group",
     "/etc/hosts",
     "/etc/mime.types",
+    "/etc/fonts",
 )
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/opt")
 
@@ -220,6 +222,22 @@ def kernel_env(dirs: KernelDirs, guard_env: dict[str, str], pass_env: tuple[str,
     return env
 
 
+def bwrap_base_args() -> list[str]:
+    """bubblewrap with every namespace new, no capabilities, the system directories and a few
+    files of ``/etc`` read-only, fresh ``/proc``, ``/dev`` and ``/tmp``; nothing else."""
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-all",
+            "--cap-drop", "ALL", "--hostname", "grader"]
+    for path in _SYSTEM_DIRS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in _ETC_FILES:
+        args += ["--ro-bind-try", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    return args
+
+
 @dataclass
 class SandboxPlan:
     """How to wrap one kernel command.
@@ -237,9 +255,26 @@ class SandboxPlan:
     limits: dict[str, int]
     hide: list[str] = field(default_factory=list)
     ro_paths: list[str] = field(default_factory=list)
+    launcher: Path = _LAUNCHER
 
     def wrap(self, kernel_cmd: list[str]) -> list[str]:
         """The full command line: sandbox, launcher, kernel."""
+        inner = self._launch(kernel_cmd)
+        if self.mode == "none":
+            return inner
+        if self.mode == "unshare":
+            # unshare(1) has no --die-with-parent: setpriv gives it PR_SET_PDEATHSIG
+            setpriv = shutil.which("setpriv")
+            prefix = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
+            return [*prefix, shutil.which("unshare") or "unshare", *_unshare_flags(), "--", *inner]
+        return [*self._bwrap_args(), "--", *inner]
+
+    def wrap_with(self, bwrap_args: list[str], command: list[str]) -> list[str]:
+        """Like :meth:`wrap`, with the caller's own bwrap file-system view (bwrap mode); the
+        launcher must lie inside that view (``launcher``)."""
+        return [*bwrap_args, "--", *self._launch(command)]
+
+    def _launch(self, kernel_cmd: list[str]) -> list[str]:
         drop = list(NOBODY) if self.mode != "bwrap" and nobody_can_run_python() else None
         keep = [str(self.dirs.root), *python_roots(), *self.ro_paths]
         launch = {
@@ -251,27 +286,10 @@ class SandboxPlan:
             "keep": keep,
         }
         python = os.path.realpath(sys.executable)
-        inner = [python, "-I", "-S", str(_LAUNCHER), json.dumps(launch), "--", *kernel_cmd]
-        if self.mode == "none":
-            return inner
-        if self.mode == "unshare":
-            # unshare(1) has no --die-with-parent: setpriv gives it PR_SET_PDEATHSIG
-            setpriv = shutil.which("setpriv")
-            prefix = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
-            return [*prefix, shutil.which("unshare") or "unshare", *_unshare_flags(), "--", *inner]
-        return [*self._bwrap_args(), "--", *inner]
+        return [python, "-I", "-S", str(self.launcher), json.dumps(launch), "--", *kernel_cmd]
 
     def _bwrap_args(self) -> list[str]:
-        args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-all",
-                "--cap-drop", "ALL", "--hostname", "grader"]
-        for path in _SYSTEM_DIRS:
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
-        for path in _ETC_FILES:
-            args += ["--ro-bind-try", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args = bwrap_base_args()
         for path in sorted({*python_roots(), *self.ro_paths}):
             if not any(path == s or path.startswith(s + "/") for s in _SYSTEM_DIRS):
                 args += ["--ro-bind", path, path]

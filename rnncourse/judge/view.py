@@ -1,0 +1,132 @@
+"""What the process that runs a learner's code sees of Python: an allow-list, not a deny-list.
+
+The student process runs the base interpreter with ``-I -S`` and a site directory built for
+the assignment (:class:`StudentView`): the distributions its suite allows
+(:attr:`rnncourse.suites.Suite.packages`, e.g. numpy, matplotlib and IPython) with everything
+they require, and the files of the ``rnncourse`` package its set-up cells import
+(:attr:`~rnncourse.suites.Suite.course_files`). In ``bwrap`` mode only these are mounted, so
+for a numpy assignment torch, :mod:`rnncourse.reference`, :mod:`rnncourse.checks` and the other
+course modules that compute graded quantities are not on the student's file system at all.
+In ``unshare`` mode everything else of the environment's site-packages and of ``rnncourse`` is
+covered by empty mounts instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata as metadata
+import re
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+#: Where the student process finds its site directory and the judge's files (bwrap mode).
+SITE_MOUNT = "/sandbox/site"
+SERVER_MOUNT = "/sandbox/judge"
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@functools.cache
+def distributions(roots: tuple[str, ...]) -> tuple[metadata.Distribution, ...]:
+    """The installed distributions ``roots`` need: themselves and their requirements, closed
+    under requirement (extras are not followed; markers are evaluated here)."""
+    seen: dict[str, metadata.Distribution] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if _key(name) in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen[_key(name)] = dist
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            todo.append(requirement.name)
+    return tuple(seen[k] for k in sorted(seen))
+
+
+def site_packages() -> Path:
+    """The environment's site-packages directory (where the distributions are installed)."""
+    return Path(sysconfig.get_paths()["purelib"])
+
+
+@functools.cache
+def site_entries(roots: tuple[str, ...]) -> tuple[str, ...]:
+    """The top-level names in site-packages that belong to the distributions of ``roots``
+    (packages, single modules, ``.libs`` folders and ``.dist-info`` metadata)."""
+    site = site_packages()
+    names: set[str] = set()
+    for dist in distributions(roots):
+        for file in dist.files or []:
+            top = file.parts[0]
+            if top not in {"..", "__pycache__"} and (site / top).exists():
+                names.add(top)
+    return tuple(sorted(names))
+
+
+def course_package() -> Path:
+    """The ``rnncourse`` package directory."""
+    import rnncourse
+
+    return Path(rnncourse.__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class StudentView:
+    """What one assignment's student process may import.
+
+    Attributes:
+        packages: distributions (closed under their requirements).
+        course_files: paths inside the ``rnncourse`` package (files or folders).
+    """
+
+    packages: tuple[str, ...]
+    course_files: tuple[str, ...]
+
+    def site_binds(self) -> list[tuple[str, str]]:
+        """``(source, destination)`` pairs that build the site directory in bwrap mode."""
+        site = site_packages()
+        binds = [(str(site / name), f"{SITE_MOUNT}/{name}")
+                 for name in site_entries(tuple(self.packages))]
+        package = course_package()
+        for relative in self.course_files:
+            source = package / relative
+            if not source.exists():
+                raise FileNotFoundError(f"rnncourse/{relative} does not exist")
+            binds.append((str(source), f"{SITE_MOUNT}/rnncourse/{relative}"))
+        return binds
+
+    def hidden_paths(self) -> list[str]:
+        """Paths to cover with empty mounts in unshare mode: every other entry of
+        site-packages and of the ``rnncourse`` package."""
+        site = site_packages()
+        allowed = set(site_entries(tuple(self.packages)))
+        hide = [str(p) for p in sorted(site.iterdir()) if p.name not in allowed]
+        package = course_package()
+        tops = {Path(r).parts[0] for r in self.course_files}
+        hide += [str(p) for p in sorted(package.iterdir()) if p.name not in tops]
+        return hide
+
+
+def interpreter() -> tuple[str, list[str]]:
+    """The base interpreter (not the virtual environment's) and the directories it needs:
+    its installation prefix, with the base site-packages to be covered."""
+    executable = str(Path(sys.executable).resolve())
+    prefix = str(Path(sys.base_prefix).resolve())
+    return executable, [prefix]
+
+
+def base_site_packages() -> list[str]:
+    """The base installation's own site-packages (covered: it is not the course's view)."""
+    paths = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
+    return sorted({paths["purelib"], paths["platlib"]})
