@@ -11,6 +11,9 @@ c.CourseDirectory.course_id = "rnn-course"
 c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
+# hidden.py (each assignment's hidden cases) never leaves the instructor's source folder: not
+# released, not copied next to a student's notebook when grading
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden.py"]
 
 # Per-cell limit: the training cells of the sequence-models assignment take well under this.
 c.Execute.timeout = 240

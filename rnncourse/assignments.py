@@ -276,13 +276,28 @@ def generate(names: Sequence[str] | None, root: Path, out_dir: Path) -> list[Pat
     return sorted(written)
 
 
+def has_suite(name: str) -> bool:
+    """True if the assignment's tests are written as a suite (:mod:`rnncourse.suites`)."""
+    import importlib.util
+
+    return importlib.util.find_spec(f"rnncourse.suites.{name}") is not None
+
+
 def release(names: Sequence[str] | None = None, root: Path = Path(".")) -> list[Path]:
-    """Regenerate ``exercises/<name>/`` from ``solutions/<name>/`` for ``names``.
+    """Regenerate ``exercises/<name>/`` from ``solutions/<name>/`` for ``names``, and the
+    recorded oracle answers of their visible cases (``rnncourse/exercise/fixtures/``).
 
     ``names=None`` releases every assignment whose source notebook exists. Returns the files
     written. The repository is never given a gradebook: generation runs in a scratch course.
     """
-    return generate(names, Path(root), Path(root) / RELEASE_DIR)
+    from rnncourse.judge import fixtures
+
+    root = Path(root)
+    written = generate(names, root, root / RELEASE_DIR)
+    for name in _check_names(names, root):
+        if has_suite(name):
+            written.append(fixtures.write(name, source_notebook(name, root)))
+    return written
 
 
 Scores = dict[str, tuple[float | None, float]]
