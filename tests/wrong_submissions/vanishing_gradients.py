@@ -1,7 +1,10 @@
 """Wrong submissions for ``vanishing_gradients`` and the points each must cost.
 
-``jacobian_products`` reuses ``step_jacobian``, ``gradient_norms`` reuses both, and the
-experiment reuses everything, so an early mistake also costs the later parts.
+Each part is graded on its own (``rnncourse/suites/vanishing_gradients.py``): a later part is
+accepted when it is exactly what the learner's own earlier part gives, so a wrong
+``step_jacobian`` costs ``test_step_jacobian`` only, not the products, the norms and the
+experiment built on it. The experiment loses its points only for its own mistakes (a slope
+that is not a number, a curve that is not what the learner's functions give).
 """
 
 from . import WrongSubmission
@@ -10,12 +13,7 @@ WRONG_SUBMISSIONS = [
     WrongSubmission(
         "jacobian_without_tanh_derivative",
         edits={"jacobians": ("return (1.0 - h_next**2)[:, None] * W_hh", "return W_hh.copy()")},
-        lost={
-            "test_step_jacobian": 2,
-            "test_jacobian_products": 3,
-            "test_gradient_norms": 2,
-            "test_experiment": 2,
-        },
+        lost={"test_step_jacobian": 1},
     ),
     WrongSubmission(
         "jacobian_product_in_wrong_order",
@@ -25,19 +23,32 @@ WRONG_SUBMISSIONS = [
                 "P[t] = step_jacobian(hs[t], W_hh) @ P[t + 1]",
             )
         },
-        lost={"test_jacobian_products": 3, "test_gradient_norms": 2, "test_experiment": 2},
+        lost={"test_jacobian_products": 2},
+    ),
+    WrongSubmission(
+        # hs[k] is h_{k+1}: J_{t+1} needs hs[t]; hs[t - 1] is the classic off-by-one
+        "jacobian_product_index_off_by_one",
+        edits={"jacobians": ("step_jacobian(hs[t], W_hh)", "step_jacobian(hs[t - 1], W_hh)")},
+        lost={"test_jacobian_products": 2},
     ),
     WrongSubmission(
         "frobenius_instead_of_spectral_norm",
         edits={"scale_to_spectral_norm": ("np.linalg.norm(W, ord=2)", "np.linalg.norm(W)")},
-        lost={"test_scale_to_spectral_norm": 1, "test_experiment": 2},
+        lost={"test_scale_to_spectral_norm": 1},
+    ),
+    WrongSubmission(
+        "frobenius_gradient_norms",
+        edits={"norms": ("np.linalg.norm(P, ord=2, axis=(1, 2))",
+                         "np.linalg.norm(P, axis=(1, 2))")},
+        lost={"test_gradient_norms": 1},
     ),
     WrongSubmission(
         "log10_slope",
         edits={"norms": ("np.log(norms)", "np.log10(norms)")},
-        lost={"test_log_slope": 1, "test_experiment": 2},
+        lost={"test_log_slope": 1},
     ),
     WrongSubmission(
+        # the slopes the experiment stores are then not numbers either
         "always_equal_slope",
         edits={
             "norms": (
@@ -46,6 +57,11 @@ WRONG_SUBMISSIONS = [
             )
         },
         lost={"test_log_slope": 1, "test_experiment": 2},
+    ),
+    WrongSubmission(
+        "experiment_forgets_the_rescaling",
+        edits={"experiment": ("W_hh = scale_to_spectral_norm(W_hh0, sigma)", "W_hh = W_hh0")},
+        lost={"test_experiment": 2},
     ),
     WrongSubmission(
         "clipping_each_element",
@@ -63,6 +79,17 @@ WRONG_SUBMISSIONS = [
             "clip_by_global_norm": (
                 "scale = threshold / norm if norm > threshold else 1.0",
                 "scale = threshold / norm",
+            )
+        },
+        lost={"test_clip_by_global_norm": 2},
+    ),
+    WrongSubmission(
+        # an epsilon far above torch's 1e-6 changes the clipped gradients by about 1e-3
+        "clipping_epsilon_too_large",
+        edits={
+            "clip_by_global_norm": (
+                "scale = threshold / norm if norm > threshold else 1.0",
+                "scale = threshold / (norm + 1e-2) if norm > threshold else 1.0",
             )
         },
         lost={"test_clip_by_global_norm": 2},
