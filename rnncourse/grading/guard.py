@@ -167,6 +167,28 @@ def install() -> None:
     _state = state
 
 
+def _library_file(obj: object, package: str) -> bool:
+    """True if ``obj`` is a function whose code lives in the installed ``package``."""
+    code = getattr(obj, "__code__", None)
+    module = sys.modules.get(package)
+    root = os.path.dirname(getattr(module, "__file__", "") or "")
+    return bool(code is not None and root and code.co_filename.startswith(root + os.sep))
+
+
+def _benign_rebinding(old: object, new: object) -> bool:
+    """A library rebinding one of its own functions by itself, not tampering.
+
+    torch's first optimiser step imports ``torch._dynamo``, which wraps ``torch.manual_seed``
+    (the wrapper's ``__wrapped__`` is the original and its code is torch's own).
+    """
+    return getattr(new, "__wrapped__", None) is old and _library_file(new, "torch")
+
+
+def _benign_callback(callback: object) -> bool:
+    """An IPython callback matplotlib registers by itself (pyplot's first figure)."""
+    return _library_file(callback, "matplotlib")
+
+
 def _check(state: _State) -> list[str]:
     tampered: list[str] = []
     if sys.gettrace() is not None:
@@ -179,10 +201,13 @@ def _check(state: _State) -> list[str]:
         if sys.modules.get(name) is not module:
             sys.modules[name] = module  # type: ignore[assignment]
             tampered.append(f"sys.modules[{name!r}]")
-    for owner, name, value in state.entries:
+    for index, (owner, name, value) in enumerate(state.entries):
         try:
             current = vars(owner).get(name, _MISSING)
         except TypeError:
+            continue
+        if current is not value and _benign_rebinding(value, current):
+            state.entries[index] = (owner, name, current)
             continue
         if current is not value:
             try:
@@ -203,7 +228,8 @@ def _check(state: _State) -> list[str]:
     shell = _shell()
     if shell is not None:
         for event, cbs in shell.events.callbacks.items():
-            saved = state.callbacks.get(event, [])
+            saved = state.callbacks.setdefault(event, [])
+            saved += [cb for cb in cbs if cb not in saved and _benign_callback(cb)]
             if len(cbs) != len(saved) or any(a is not b for a, b in zip(cbs, saved, strict=False)):
                 cbs[:] = saved
                 tampered.append(f"IPython event callbacks for {event!r}")
