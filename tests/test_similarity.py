@@ -240,8 +240,9 @@ def test_students_own_cells_are_compared_and_locked_cells_are_not() -> None:
     notebook["cells"].append({"cell_type": "code", "metadata": {}, "source": "helper = 1",
                               "outputs": [], "execution_count": None})
     ids = [cell.cell_id for cell in answer_cells(notebook, "test")]
-    assert ids[:3] == ["gru_step_forward", "gru_step_backward", "parameter_counts"]
-    assert ids[3].startswith("cell-") and len(ids) == 4
+    assert ids[:5] == ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
+                       "parameter_counts"]
+    assert ids[5].startswith("cell-") and len(ids) == 6
 
 
 # --- the report -------------------------------------------------------------------------------

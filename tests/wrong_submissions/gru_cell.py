@@ -1,16 +1,22 @@
 """Wrong submissions for ``gru_cell``: classic mistakes and the points each must cost.
 
 The backward tests run the learner's forward step to get the cache, so a broken forward step
-also breaks both backward tests; the parameter count is independent of the cell.
+also breaks both backward tests and everything over a sequence; the parameter count is
+independent of the cell. Points follow the rubric (:mod:`rnncourse.suites.rubric`): a forward
+pass 2, one half of a gated backward pass 3, a count 1.
 """
 
 from . import WrongSubmission
 
 _FORWARD_AND_BACKWARD = {
-    "test_gru_step_forward": 3,
-    "test_gru_step_backward_inputs": 2,
+    "test_gru_step_forward": 2,
+    "test_gru_step_backward_inputs": 3,
     "test_gru_step_backward_params": 3,
+    "test_gru_forward": 2,
+    "test_gru_backward_inputs": 3,
+    "test_gru_backward_params": 3,
 }
+_SEQUENCE = {"test_gru_forward": 2, "test_gru_backward_inputs": 3, "test_gru_backward_params": 3}
 
 WRONG_SUBMISSIONS = [
     WrongSubmission(
@@ -31,8 +37,9 @@ WRONG_SUBMISSIONS = [
                 "h_next = z * n + (1.0 - z) * h_prev",
             )
         },
-        # the cache (r, z, n) is unchanged, so the backward tests still pass
-        lost={"test_gru_step_forward": 3},
+        # the cache (r, z, n) is unchanged, so the step backward tests still pass; a sequence
+        # follows another trajectory
+        lost={"test_gru_step_forward": 2, **_SEQUENCE},
     ),
     WrongSubmission(
         "missing_b_hh",
@@ -42,7 +49,7 @@ WRONG_SUBMISSIONS = [
     WrongSubmission(
         "db_hh_ignores_reset_gate",
         edits={"gru_step_backward": ('"b_hh": dah.sum(axis=0)', '"b_hh": dax.sum(axis=0)')},
-        lost={"test_gru_step_backward_params": 3},
+        lost={"test_gru_step_backward_params": 3, "test_gru_backward_params": 3},
     ),
     WrongSubmission(
         "dh_prev_misses_direct_path",
@@ -52,7 +59,8 @@ WRONG_SUBMISSIONS = [
                 '"h_prev": dah @ cache["W_hh"]',
             )
         },
-        lost={"test_gru_step_backward_inputs": 2},
+        lost={"test_gru_step_backward_inputs": 3, "test_gru_backward_inputs": 3,
+              "test_gru_backward_params": 3},
     ),
     WrongSubmission(
         "counts_one_bias_per_gate",
@@ -62,10 +70,10 @@ WRONG_SUBMISSIONS = [
                 "gates * hidden_size * (d + hidden_size + 1)",
             )
         },
-        lost={"test_parameter_counts": 2},
+        lost={"test_parameter_counts": 1},
     ),
     WrongSubmission(
-        # passes the visible test (one layer) and fails only the hidden tests
+        # right for one layer: the visible two-layer case catches it
         "counts_stacked_layers_read_the_input",
         edits={
             "parameter_counts": (
@@ -73,6 +81,27 @@ WRONG_SUBMISSIONS = [
                 "(num_layers - 1) * layer(gates, input_size)",
             )
         },
-        lost={"test_parameter_counts": 2},
+        lost={"test_parameter_counts": 1},
+    ),
+    WrongSubmission(
+        # issue 15's localisation example: right whenever b_hh's n block is zero
+        "b_hn_outside_the_reset_gate",
+        edits={"gru_step_forward": ("n = np.tanh(ax[:, 2 * H:] + r * hn)",
+                                    "n = np.tanh(ax[:, 2 * H:] + r * (hn - b_hh[2 * H:]) "
+                                    "+ b_hh[2 * H:])")},
+        lost=_FORWARD_AND_BACKWARD,
+    ),
+    WrongSubmission(
+        "bptt_drops_gradient_from_next_step",
+        edits={"gru_backward": ("gru_step_backward(dhs[:, t] + dh_carry, step_caches[t])",
+                                "gru_step_backward(dhs[:, t], step_caches[t])")},
+        lost={"test_gru_backward_inputs": 3, "test_gru_backward_params": 3},
+    ),
+    WrongSubmission(
+        "bptt_overwrites_weight_gradients",
+        edits={"gru_backward": (
+            "sums[name] = sums[name] + step[name] if name in sums else step[name].copy()",
+            "sums[name] = step[name]")},
+        lost={"test_gru_backward_params": 3},
     ),
 ]
