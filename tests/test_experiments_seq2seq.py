@@ -89,6 +89,16 @@ def test_plot_lines_tells_curves_apart_without_colour() -> None:
     plt.close(fig)
 
 
+def test_plot_lines_puts_plain_ticks_on_a_log_axis() -> None:
+    fig = plot_lines({"a": ([32, 128, 512], [1.0, 2.0, 3.0])}, xlabel="T (steps)", ylabel="ms",
+                     logx=True, xticks=[32, 128, 512])
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and list(ax.get_xticks()) == [32, 128, 512]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["32", "128", "512"]
+    assert len(ax.get_xticks(minor=True)) == 0
+    plt.close(fig)
+
+
 def test_plot_lines_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="empty"):
         plot_lines({}, xlabel="x", ylabel="y")

@@ -45,6 +45,7 @@ def plot_lines(
     logx: bool = False,
     logy: bool = False,
     markevery: int | None = None,
+    xticks: Sequence[float] | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """One line per entry, told apart by colour, line style and marker.
@@ -55,6 +56,8 @@ def plot_lines(
         title: axes title.
         logx, logy: logarithmic axes.
         markevery: draw a marker on every n-th point only (long curves); all points if ``None``.
+        xticks: put the x ticks exactly here, labelled with plain numbers (no minor ticks);
+            useful on a logarithmic axis, whose default labels read ``3 x 10^1``.
         ax: axes to draw into (a new figure when ``None``).
 
     Returns:
@@ -78,6 +81,9 @@ def plot_lines(
             ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
+        if xticks is not None:
+            ax.set_xticks(list(xticks), [f"{v:g}" for v in xticks])
+            ax.set_xticks([], minor=True)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if title:
