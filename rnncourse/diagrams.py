@@ -247,7 +247,8 @@ def truncated_bptt(n_windows: int = 3, window: int = 4, *, ax: Axes | None = Non
         for w in range(1, n_windows + 1):
             left, right = gap * (w - 1) * window, gap * w * window
             ax.plot([left + 0.08, left + 0.08, right - 0.08, right - 0.08],
-                    [0.55, 0.7, 0.7, 0.55], color=INK, linewidth=1.0, gid=f"window-{w}")
+                    [0.55, 0.7, 0.7, 0.55], color=INK, linestyle="-", linewidth=1.0,
+                    gid=f"window-{w}")
             ax.text((left + right) / 2, 0.82, f"window {w}: {window} steps", ha="center",
                     va="bottom", fontsize=9)
             if w < n_windows:
