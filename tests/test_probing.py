@@ -300,15 +300,16 @@ def test_a_hidden_case_explains_without_showing_inputs() -> None:
 
 def test_the_learners_kernel_explains_without_torch() -> None:
     """A buggy step checked in a fresh interpreter: named offline, torch never imported."""
+    setup, answers = source_cells("lstm_cell")
+    answers = {**answers, F: answers[F].replace("h_next = o * tanh_c", "h_next = o * c_next")}
     code = f"""
 import sys
-sys.path.insert(0, {str(ROOT / 'tests')!r})
-from test_probing import buggy, F
 from rnncourse.exercise import Checker
-check = Checker("lstm_cell", namespace=buggy("lstm_cell", {{F: ("h_next = o * tanh_c",
-                                                              "h_next = o * c_next")}}))
+namespace = {{"__name__": "__main__"}}
+for source in {[setup, *answers.values()]!r}:
+    exec(source, namespace)
 try:
-    check("test_lstm_step_forward")
+    Checker("lstm_cell", namespace=namespace)("test_lstm_step_forward")
 except AssertionError as error:
     print(str(error).splitlines()[0])
 print("torch" in sys.modules)
