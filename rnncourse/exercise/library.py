@@ -70,7 +70,8 @@ def module_state(module: Any) -> dict:
 
     Returns:
         ``{"structure": [{"name", "type", "torch", and the layer's sizes and flags}],
-        "state": {name: tensor}}``.
+        "state": {name: tensor}, "grads": {name: tensor}}``; ``grads`` holds the ``.grad`` of
+        every parameter that has one (what the last backward pass, and clipping, left there).
     """
     structure = []
     for name, sub in module.named_modules():
@@ -83,7 +84,9 @@ def module_state(module: Any) -> dict:
                 info[attr] = value
         structure.append(info)
     state = {key: value.detach().clone() for key, value in module.state_dict().items()}
-    return {"structure": structure, "state": state}
+    grads = {key: p.grad.detach().clone() for key, p in module.named_parameters()
+             if p.grad is not None}
+    return {"structure": structure, "state": state, "grads": grads}
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
