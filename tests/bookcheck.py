@@ -1,7 +1,9 @@
 """Check a built HTML book in a real browser (Debian's chromium driven by Playwright).
 
 The checks a reader would notice: a request that leaves the machine, a formula MathJax could
-not typeset, an image that does not load, a console error, a link that does not answer 200.
+not typeset, an image that does not load, a console error, a link that does not answer 200,
+and what the axe-core accessibility engine (``axe-playwright-python``, which bundles it) finds:
+missing labels and alt text, low contrast, heading order, ARIA misuse.
 The tests use :class:`BookChecker` on the real ``_build/html`` and on small broken fixtures,
 to show that each check can fail.
 """
@@ -33,6 +35,22 @@ CHROMIUM_FLAGS = [
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-extension"}
+#: axe-core impacts that fail the book (axe also reports "moderate" and "minor")
+BLOCKING_IMPACTS = ("critical", "serious")
+#: axe.run options: violations only, plus label-content-name-mismatch (WCAG 2.5.3), which
+#: axe-core 4.12 marks experimental and 4.14 runs by default. No preload: axe would fetch the
+#: stylesheets again and resolve the theme's ``@import "../basic.css"`` against the page
+#: instead of the stylesheet (a 404 in the console); only css-orientation-lock needs it.
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "preload": False,
+    "rules": {"label-content-name-mismatch": {"enabled": True}},
+}
+#: true once every jupyterquiz and jupytercards container has been filled by its script
+WIDGETS_DRAWN = (
+    "() => Array.from(document.querySelectorAll('[data-numquestions], .flip-container'))"
+    ".every(e => e.children.length > 0)"
+)
 # A TeX error renders as <mjx-merror>; an undefined macro (MathJax's "noundefined" package)
 # renders as red text, visible in the assistive MathML as <mtext mathcolor="red">.
 MATH_ERROR_SELECTOR = "mjx-merror, mjx-assistive-mml mtext[mathcolor='red']"
@@ -113,6 +131,34 @@ def serve_directory(root: Path) -> Iterator[str]:
         server.server_close()
 
 
+@dataclass(frozen=True)
+class Violation:
+    """One axe-core rule a page breaks, with the elements that break it."""
+
+    rule: str
+    impact: str
+    help: str
+    targets: tuple[str, ...]
+
+    def __str__(self) -> str:
+        shown = ", ".join(self.targets[:3]) + (" ..." if len(self.targets) > 3 else "")
+        return f"{self.rule} ({self.impact}, {len(self.targets)} elements): {self.help}: {shown}"
+
+
+def axe_violations(page) -> list[Violation]:
+    """Run axe-core in ``page`` (a Playwright page) and return its violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    response = Axe().run(page, options=AXE_OPTIONS).response
+    return [
+        Violation(
+            rule=v["id"], impact=v.get("impact") or "unknown", help=v["help"],
+            targets=tuple(" ".join(map(str, n["target"])) for n in v["nodes"]),
+        )
+        for v in response["violations"]
+    ]
+
+
 @dataclass
 class PageReport:
     """What one visit of one page found."""
@@ -126,6 +172,11 @@ class PageReport:
     math_untypeset: list[str] = field(default_factory=list)
     broken_images: list[str] = field(default_factory=list)
     links: set[str] = field(default_factory=set)
+    accessibility: list[Violation] = field(default_factory=list)
+
+    def blocking_violations(self) -> list[Violation]:
+        """axe-core's critical and serious findings on this page."""
+        return [v for v in self.accessibility if v.impact in BLOCKING_IMPACTS]
 
     def problems(self) -> list[str]:
         """Human-readable problems; empty when the page is clean."""
@@ -136,6 +187,7 @@ class PageReport:
         if self.math_expected and self.math_rendered == 0:
             out.append("page has math but MathJax rendered nothing")
         out += [f"image did not load: {s}" for s in self.broken_images]
+        out += [f"accessibility: {v}" for v in self.blocking_violations()]
         return [f"{self.url}: {p}" for p in out]
 
 
@@ -166,8 +218,14 @@ class BookChecker:
     def close(self) -> None:
         self.context.close()
 
-    def visit(self, path: str, *, math_timeout_ms: int = 15000) -> PageReport:
-        """Open one page, wait for MathJax when the page has math, and collect problems."""
+    def visit(
+        self, path: str, *, math_timeout_ms: int = 15000, accessibility: bool = True
+    ) -> PageReport:
+        """Open one page, wait for MathJax when the page has math, and collect problems.
+
+        With ``accessibility``, axe-core runs once the page has settled (formulas typeset,
+        quizzes and flashcards drawn by their scripts).
+        """
         url = urljoin(self.base_url, path)
         report = PageReport(url=url)
         page = self.context.new_page()
@@ -198,6 +256,10 @@ class BookChecker:
         )
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         report.links = {urldefrag(h)[0] for h in hrefs if h.startswith(self.base_url)}
+        if accessibility:
+            with contextlib.suppress(Exception):  # quizzes and flashcards draw themselves
+                page.wait_for_function(WIDGETS_DRAWN, timeout=20000)
+            report.accessibility = axe_violations(page)
         page.close()
         report.off_host_requests = self.off_host[before:]
         return report

@@ -6,6 +6,7 @@ small broken fixture, so a test that could not fail would show up here.
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,8 @@ from bookcheck import (
 from rnncourse.sphinx.offline_mathjax import mathjax_source
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILT = ROOT / "_build" / "html"
+#: the built book (``RNNCOURSE_BOOK_HTML`` checks a build made elsewhere, e.g. with --path-output)
+BUILT = Path(os.environ.get("RNNCOURSE_BOOK_HTML") or ROOT / "_build" / "html")
 
 pytestmark = pytest.mark.browser
 
@@ -106,6 +108,14 @@ def test_math_renders_without_errors(book_reports) -> None:
         assert report.math_errors == [], report.problems()
         assert report.math_untypeset == [], report.problems()
         assert report.math_rendered > 0, report.problems()
+
+
+def test_no_page_has_a_serious_accessibility_violation(book_reports) -> None:
+    """axe-core over every page: nothing critical or serious (contrast, labels, names...)."""
+    visited = [r for r in book_reports.values() if r.url.endswith(".html")]
+    assert len(visited) >= 10
+    found = [f"{r.url}: {v}" for r in visited for v in r.blocking_violations()]
+    assert found == [], "\n".join(found)
 
 
 def test_every_image_loads(book_reports) -> None:
@@ -241,6 +251,9 @@ BROKEN_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <img src="missing.png" alt="a figure that is not there">
 <a href="nowhere.html">a broken link</a> <a href="index.html">home</a>
 <script src="https://cdn.example.org/library.js"></script>
+<label>Type numeric answer here:</label><input type="text" id="answer">
+<p style="color: #b5b6b5; background: #ffffff">Next &gt;</p>
+<details><summary><span role="presentation"></span></summary>a sidebar entry</details>
 </body></html>
 """
 
@@ -266,7 +279,13 @@ def test_checker_reports_a_broken_page(browser, broken_site) -> None:
     assert report.math_untypeset == ["\\[\\frac{1}{2\\]"]
     assert report.broken_images and report.broken_images[0].endswith("missing.png")
     assert broken_links(report.links) == [f"{broken_site}nowhere.html -> 404"]
-    assert len(report.problems()) >= 3
+    blocking = {v.rule: v for v in report.blocking_violations()}
+    # what axe-core found in the book before rnncourse.sphinx.accessibility: an unlabelled
+    # field (critical), low contrast and an unnamed <summary> (serious)
+    assert {"label", "color-contrast", "summary-name"} <= set(blocking), blocking
+    assert blocking["label"].impact == "critical" and blocking["label"].targets == ("#answer",)
+    assert any("accessibility: color-contrast" in p for p in report.problems())
+    assert len(report.problems()) >= 6
 
 
 def test_test_server_answers_byte_ranges(tmp_path) -> None:
