@@ -1,5 +1,9 @@
 """The book's figures, in one shared style.
 
+Colours come from the Okabe-Ito palette, which readers with any common colour-vision
+deficiency can tell apart, and no curve is told from another by colour alone: each series also
+has its own dash pattern and marker (:func:`series_style`, :data:`SERIES_CYCLE`).
+
 Every function returns the matplotlib :class:`~matplotlib.figure.Figure` it drew on (created
 with ``pyplot``, so notebooks show it at the end of the cell; assign the result or end the
 line with ``;`` to avoid showing it twice) and never calls ``plt.show()``. Pass ``ax=`` to draw
@@ -20,12 +24,16 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "COLORS",
+    "LINESTYLES",
+    "MARKERS",
+    "SERIES_CYCLE",
     "STYLE",
     "plot_forecast",
     "plot_gradient_norms",
     "plot_heatmap",
     "plot_spectral_sweep",
     "plot_training_curves",
+    "series_style",
     "style",
 ]
 
@@ -33,6 +41,22 @@ COLORS: tuple[str, ...] = (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
 )
 """Okabe-Ito colour-blind-safe palette, in the order curves are drawn."""
+
+LINESTYLES: tuple[str | tuple[float, tuple[float, ...]], ...] = (
+    "-", "--", "-.", ":", (0, (6, 2)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 2)), (0, (8, 2, 2, 2)),
+)
+"""One dash pattern per series, so that curves differ without colour (greyscale, print)."""
+
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""One marker shape per series, drawn at a few points of each curve."""
+
+SERIES_CYCLE = (
+    mpl.cycler(color=list(COLORS))
+    + mpl.cycler(linestyle=list(LINESTYLES))
+    + mpl.cycler(marker=list(MARKERS))
+)
+"""Colour, dash pattern and marker together, for curves drawn by hand in a chapter:
+``ax.set_prop_cycle(SERIES_CYCLE)`` (the helpers below use :func:`series_style`)."""
 
 STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 3.6),
@@ -67,6 +91,29 @@ def style() -> Iterator[None]:
         yield
     finally:
         mpl.rcParams.update(previous)
+
+
+def series_style(index: int, n_points: int, n_series: int = 1) -> dict[str, Any]:
+    """Colour, dash pattern and marker of the ``index``-th curve of a figure.
+
+    Markers go on about eight points of each curve (``markevery``), staggered between curves
+    so that they do not sit on top of each other; a short curve gets a marker on every point.
+
+    Args:
+        index: position of the curve in the figure (wraps around after eight).
+        n_points: number of points of the curve.
+        n_series: number of curves in the figure (spreads the markers' offsets).
+
+    Returns:
+        dict: keyword arguments for :meth:`matplotlib.axes.Axes.plot`.
+    """
+    if n_points < 1 or n_series < 1:
+        raise ValueError("n_points and n_series must be >= 1")
+    i = index % len(COLORS)
+    every = max(1, n_points // 8)
+    offset = (index * every // max(n_series, 1)) % every
+    return {"color": COLORS[i], "linestyle": LINESTYLES[i], "marker": MARKERS[i],
+            "markevery": (offset, every), "markersize": 4.5}
 
 
 def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
@@ -117,9 +164,10 @@ def plot_gradient_norms(
         raise ValueError("norms is empty")
     with style():
         fig, ax = _axes(ax)
-        for label, values in norms.items():
+        for i, (label, values) in enumerate(norms.items()):
             y = _positive(values)
-            ax.plot(np.arange(1, len(y) + 1), y, label=str(label))
+            ax.plot(np.arange(1, len(y) + 1), y, label=str(label),
+                    **series_style(i, len(y), len(norms)))
         ax.set_yscale("log")
         _label(ax, xlabel, ylabel, title)
     return fig
@@ -205,11 +253,12 @@ def plot_training_curves(
         raise ValueError("history holds no curve to plot")
     with style():
         fig, ax = _axes(ax)
-        for label, values in curves.items():
+        for i, (label, values) in enumerate(curves.items()):
             x = np.arange(1, len(values) + 1) if x_values is None else np.asarray(x_values)
             if len(x) != len(values):
                 raise ValueError(f"{label!r} has {len(values)} values but {len(x)} steps")
-            ax.plot(x, values, label=label.replace("_", " "), marker="." if len(x) < 30 else "")
+            ax.plot(x, values, label=label.replace("_", " "),
+                    **series_style(i, len(values), len(curves)))
         if logy:
             ax.set_yscale("log")
         _label(ax, xlabel, ylabel, title)
@@ -261,9 +310,10 @@ def plot_spectral_sweep(
             cmap = mpl.colormaps["viridis"]
             norm = mpl.colors.Normalize(min(radii), max(radii) if max(radii) > min(radii) else
                                         min(radii) + 1)
-            for radius, values in zip(radii, series, strict=True):
+            for i, (radius, values) in enumerate(zip(radii, series, strict=True)):
                 y = _positive(values)
-                ax.plot(np.arange(1, len(y) + 1), y, color=cmap(norm(radius)))
+                ax.plot(np.arange(1, len(y) + 1), y, color=cmap(norm(radius)),
+                        linestyle=LINESTYLES[i % len(LINESTYLES)])
             fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax,
                          label=r"spectral radius of $W_{hh}$")
         ax.set_yscale("log")
@@ -303,8 +353,9 @@ def plot_forecast(
         raise ValueError("t, truth and prediction must have the same length")
     with style():
         fig, ax = _axes(ax)
-        ax.plot(times, observed, color=COLORS[7], linewidth=1.0, label="observed")
-        ax.plot(times, predicted, color=COLORS[1], label="predicted")
+        ax.plot(times, observed, color=COLORS[7], linestyle="-", linewidth=1.0,
+                label="observed")
+        ax.plot(times, predicted, color=COLORS[1], linestyle="--", label="predicted")
         if split is not None:
             ax.axvline(split, color="0.5", linestyle="--", linewidth=1, label="end of training")
         _label(ax, xlabel, ylabel, title)

@@ -103,3 +103,24 @@ def test_every_figure_of_a_notebook_is_shown() -> None:
         sum("image/png" in out.get("data", {}) for out in cell.outputs) for cell in nb.cells
     ]
     assert shown == [1, 1, 1]
+
+
+def test_curves_differ_by_more_than_colour() -> None:
+    """Okabe-Ito colours, and each curve its own dash pattern and marker (colour-blind safe)."""
+    assert plots.COLORS[:3] == ("#0072B2", "#D55E00", "#009E73")
+    labels = [f"curve {i}" for i in range(8)]
+    fig = plots.plot_training_curves({k: np.linspace(1, 2, 100) + i for i, k in
+                                      enumerate(labels)}, ylabel="loss (nats)")
+    lines = fig.axes[0].lines
+    for prop in ("get_color", "get_marker"):
+        assert len({str(getattr(line, prop)()) for line in lines}) == 8, prop
+    # matplotlib names every custom dash pattern "--": compare the patterns drawn
+    assert len({str(line._unscaled_dash_pattern) for line in lines}) == 8
+    assert {line.get_markevery()[1] for line in lines} == {12}  # about 8 markers per curve
+    fig = plots.plot_gradient_norms({"RNN": [1.0, 0.5], "LSTM": [1.0, 0.9]})
+    first, second = fig.axes[0].lines
+    assert first.get_linestyle() != second.get_linestyle()
+    assert first.get_marker() != second.get_marker()
+    assert plots.series_style(8, 5) == plots.series_style(0, 5)  # wraps around
+    with pytest.raises(ValueError):
+        plots.series_style(0, 0)
