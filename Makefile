@@ -12,7 +12,7 @@ JB     := $(BIN)/jupyter-book
 BOOK_FLAGS := -W -n --keep-going
 PIP_QUIET := --quiet --disable-pip-version-check --no-input
 
-.PHONY: help setup book book-strict test lint pytest lab release audio bench clean
+.PHONY: help setup book book-strict test lint pytest lab release audio bench clean pdf
 
 help:
 	@echo "make book   set up .venv if needed, build the book with executed notebooks"
@@ -21,6 +21,7 @@ help:
 	@echo "make release  regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make audio  regenerate the audio lessons (needs espeak-ng)"
 	@echo "make bench  run the benchmarks under benchmarks/"
+	@echo "make pdf    build the book and print it to one PDF (needs Debian's chromium)"
 
 $(STAMP): pyproject.toml constraints-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found. Install Python 3.11 (or run: make PYTHON=/path/to/python3.11 ...)" >&2; exit 1; }
@@ -58,6 +59,14 @@ release: setup
 
 audio: setup
 	$(BIN)/rnncourse audio
+
+# The HTML build prints the PDF at its end (rnncourse.sphinx.pdf) whenever a page changed;
+# removing the PDF first prints it again even when nothing changed.
+pdf: setup
+	rm -f _build/html/rnn-course.pdf
+	RNNCOURSE_REQUIRE_BROWSER=1 $(JB) build . $(BOOK_FLAGS)
+	@echo
+	@echo "The PDF is printed: $(CURDIR)/_build/html/rnn-course.pdf"
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

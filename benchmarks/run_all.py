@@ -19,6 +19,7 @@ SCRIPTS = [
     ("charlm.py", []),
     ("grading_bench.py", []),
     ("book_build.py", []),
+    ("pdf_build.py", []),
     ("make_test.py", []),
 ]
 SLOW = {"book_build.py", "make_test.py"}

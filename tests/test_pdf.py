@@ -1,0 +1,251 @@
+"""The book's PDF: one file, every chapter, contents with page numbers and links, no raw TeX.
+
+The HTML build prints ``_build/html/rnn-course.pdf`` at its end (``rnncourse.sphinx.pdf``;
+``make pdf``). These tests read that PDF back with pypdf; the last ones print a small book
+with known faults, to show that the printer and the checks can fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bookcheck import require_browser, toc_files
+from rnncourse.sphinx.offline_mathjax import mathjax_source
+from rnncourse.sphinx.pdf import (
+    PDF_NAME,
+    PdfError,
+    build_pdf,
+    find_chromium,
+    pdf_is_current,
+    reading_order,
+)
+
+pypdf = pytest.importorskip("pypdf")
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILT = Path(os.environ.get("RNNCOURSE_BOOK_HTML") or ROOT / "_build" / "html")
+
+pytestmark = pytest.mark.browser
+
+#: TeX that MathJax should have turned into a formula
+RAW_TEX = re.compile(r"\$\$|\\(?:frac|begin|end|sum|prod|mathbf|mathrm|left|right|sqrt|partial)"
+                     r"\b|\\[()\[\]]")
+
+
+def raw_tex_lines(text: str, code: str = "") -> list[str]:
+    """Lines of ``text`` with TeX left as TeX, except pieces of the program code ``code``.
+
+    Printed code wraps at the page's edge, so a line of code in the PDF is any run of the
+    code's text (whitespace aside), e.g. a matplotlib label ``r"$\\partial L$"``.
+    """
+    flat_code = _flat(code)
+    return [line for line in text.splitlines()
+            if RAW_TEX.search(line) and not (_flat(line) and _flat(line) in flat_code)]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _missing(reason: str) -> None:
+    if require_browser():
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def book_pdf() -> pypdf.PdfReader:
+    path = BUILT / PDF_NAME
+    if not path.is_file():
+        _missing(f"{path} is missing: build the book (make book) with chromium installed")
+    return pypdf.PdfReader(path)
+
+
+@pytest.fixture(scope="module")
+def page_texts(book_pdf) -> list[str]:
+    return [page.extract_text() or "" for page in book_pdf.pages]
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return reading_order(BUILT)
+
+
+def _outline_top(reader) -> list[tuple[str, int]]:
+    return [(item.title, reader.get_destination_page_number(item))
+            for item in reader.outline if not isinstance(item, list)]
+
+
+def test_every_toc_page_is_in_the_pdf_in_order(book_pdf, entries) -> None:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    assert [e.path for e in entries] == [f"{f}.html" for f in toc_files(toc)]
+    top = _outline_top(book_pdf)
+    assert top[0] == ("Contents", 0)
+    starts = [page for _, page in top[1:]]
+    assert len(starts) == len(entries)
+    assert starts == sorted(set(starts)), "each page of the book starts a new PDF page"
+    assert [_flat(t) for t, _ in top[1:]] == [_flat(e.title) for e in entries]
+
+
+def test_page_count_is_plausible(book_pdf, entries) -> None:
+    # at least one page each plus the contents; at most 40 A4 pages for a chapter
+    assert len(entries) + 1 <= len(book_pdf.pages) <= 40 * len(entries)
+
+
+def test_every_chapter_title_is_in_the_text(page_texts, entries) -> None:
+    text = _flat(" ".join(page_texts))
+    missing = [e.title for e in entries if _flat(e.title) not in text]
+    assert missing == []
+
+
+def test_contents_page_lists_page_numbers_that_link_to_the_chapters(
+    book_pdf, page_texts, entries
+) -> None:
+    starts = [page for _, page in _outline_top(book_pdf)[1:]]
+    contents = _flat(page_texts[0])
+    for entry, start in zip(entries, starts, strict=True):
+        assert f"{_flat(entry.title)} {start + 1}" in contents, entry.title
+        assert _flat(entry.title)[:30] in _flat(page_texts[start]), entry.title
+    targets = []
+    for annot in book_pdf.pages[0].get("/Annots", []):
+        action = annot.get_object()["/A"]
+        assert action["/S"] == "/GoTo"
+        targets.append(book_pdf.get_page_number(action["/D"][0].get_object()))
+    assert targets == starts
+
+
+def test_no_link_points_at_the_local_server(book_pdf) -> None:
+    uris = [str(a.get_object()["/A"].get("/URI")) for page in book_pdf.pages
+            for a in page.get("/Annots", []) if "/A" in a.get_object()]
+    local = [u for u in uris if "127.0.0.1" in u or "localhost" in u]
+    assert local == []
+
+
+def test_every_page_has_its_number(page_texts) -> None:
+    numbered = [i for i, text in enumerate(page_texts, start=1)
+                if str(i) in text.split()]
+    assert len(numbered) == len(page_texts)
+
+
+def test_no_page_contains_raw_tex(page_texts, entries) -> None:
+    code = "\n".join(
+        unescape(re.sub(r"<[^>]+>", "", block))
+        for e in entries
+        for block in re.findall(r"<pre[^>]*>(.*?)</pre>",
+                                (BUILT / e.path).read_text(encoding="utf-8"), re.DOTALL)
+    )
+    found = {i: lines for i, text in enumerate(page_texts, start=1)
+             if (lines := raw_tex_lines(text, code))}
+    assert found == {}
+
+
+def test_figures_are_in_the_pdf(book_pdf, entries) -> None:
+    raster = set()
+    for e in entries:
+        html = (BUILT / e.path).read_text(encoding="utf-8")
+        raster |= set(re.findall(r'<img[^>]+src="[^"]*?_images/([^"]+\.(?:png|jpe?g))"', html))
+    seen: set[object] = set()
+    assert sum(_images(page, seen) for page in book_pdf.pages) >= len(raster) > 0
+
+
+def _images(obj, seen: set[object]) -> int:
+    """Image XObjects drawn by ``obj`` (a page or form), each counted once."""
+    resources = obj.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    count = 0
+    for ref in (xobjects.get_object().values() if xobjects is not None else []):
+        item = ref.get_object()
+        key = getattr(ref, "idnum", id(item))
+        if item.get("/Subtype") == "/Image" and key not in seen:
+            seen.add(key)
+            count += 1
+        elif item.get("/Subtype") == "/Form":
+            count += _images(item, seen)
+    return count
+
+
+def test_pdf_is_current_after_the_build() -> None:
+    if not (BUILT / PDF_NAME).is_file():
+        _missing("the PDF is not built")
+    assert pdf_is_current(BUILT, BUILT / PDF_NAME)
+
+
+# --- the printer and the checks can fail --------------------------------------------------------
+
+PNG = base64.b64decode(  # one pixel
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+    "AAAABJRU5ErkJggg=="
+)
+
+
+def _page(title: str, body: str, next_page: str = "", next_title: str = "",
+          mathjax: bool = True) -> str:
+    """A page as Sphinx writes it: MathJax from the book, a ``rel="next"`` link."""
+    head = '<script src="_static/mathjax/tex-mml-chtml.js"></script>' if mathjax else ""
+    link = f'<link rel="next" title="{next_title}" href="{next_page}" />' if next_page else ""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f"{head}{link}</head><body><h1>{title}</h1>{body}</body></html>")
+
+
+@pytest.fixture()
+def small_book(tmp_path) -> Iterator[Path]:
+    if find_chromium() is None:
+        _missing("chromium is not installed")
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "mathjax").symlink_to(mathjax_source(), target_is_directory=True)
+    (tmp_path / "figure.png").write_bytes(PNG)
+    (tmp_path / "index.html").write_text(
+        '<html><head><meta http-equiv="refresh" content="0; url=intro.html" /></head></html>')
+    (tmp_path / "intro.html").write_text(_page(
+        "Small book", '<p>Welcome. <a href="data.pdf">a download</a></p>', "one.html", "One"))
+    (tmp_path / "one.html").write_text(_page(
+        "One", '<p class="math">\\(\\frac{a}{b}\\)</p><img src="figure.png" alt="a dot" '
+        'width="50"><p><a href="two.html#end">to the end of two</a></p>', "two.html", "Two"))
+    (tmp_path / "two.html").write_text(_page(
+        "Two", '<h2 id="end">The end</h2><p><a href="https://doi.org/10.1/x">a paper</a>'
+        "</p>"))
+    yield tmp_path
+
+
+def test_a_small_book_is_printed_whole(small_book) -> None:
+    done = build_pdf(small_book, workers=2)
+    reader = pypdf.PdfReader(done["path"])
+    assert done["entries"] == 3 and done["pages"] == len(reader.pages) == 4
+    assert done["links"] == {"internal": 4, "dropped": 1, "external": 1}
+    assert [t for t, _ in _outline_top(reader)] == ["Contents", "Small book", "One", "Two"]
+    assert _flat(reader.pages[0].extract_text()).count("Small book") == 2  # title and entry
+    assert raw_tex_lines(reader.pages[2].extract_text()) == []
+    assert _images(reader.pages[2], set()) == 1
+    assert pdf_is_current(small_book, Path(done["path"]))
+    (small_book / "two.html").touch()
+    assert not pdf_is_current(small_book, Path(done["path"]))
+
+
+def test_a_formula_without_mathjax_stops_the_printer(small_book) -> None:
+    (small_book / "two.html").write_text(
+        _page("Two", '<p class="math">\\(\\frac{a}{b}\\)</p>', mathjax=False))
+    with pytest.raises(PdfError, match="MathJax did not load"):
+        build_pdf(small_book, small_book / "out.pdf", workers=1)
+    assert not (small_book / "out.pdf").exists()
+
+
+def test_a_missing_figure_stops_the_printer(small_book) -> None:
+    (small_book / "figure.png").unlink()
+    with pytest.raises(PdfError, match="images did not load"):
+        build_pdf(small_book, small_book / "out.pdf", workers=1)
+
+
+def test_raw_tex_is_found_outside_code() -> None:
+    text = ("The loss is\n$$\\frac{1}{N} \\sum_t L_t$$\nand \\(x\\) too\n"
+            "plt.ylabel(r'$\\frac{a}{b}$')")
+    code = "plt.ylabel(r'$\\frac{a}{b}$')\n"
+    assert raw_tex_lines(text, code) == ["$$\\frac{1}{N} \\sum_t L_t$$", "and \\(x\\) too"]
+    assert raw_tex_lines("A rendered formula: a/b = 0.5") == []
