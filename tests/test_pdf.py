@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -24,8 +25,11 @@ from rnncourse.sphinx.pdf import (
     PdfError,
     build_pdf,
     find_chromium,
+    missing_tools,
     pdf_is_current,
+    print_after_build,
     reading_order,
+    will_print,
 )
 
 pypdf = pytest.importorskip("pypdf")
@@ -249,3 +253,18 @@ def test_raw_tex_is_found_outside_code() -> None:
     code = "plt.ylabel(r'$\\frac{a}{b}$')\n"
     assert raw_tex_lines(text, code) == ["$$\\frac{1}{N} \\sum_t L_t$$", "and \\(x\\) too"]
     assert raw_tex_lines("A rendered formula: a/b = 0.5") == []
+
+
+def test_without_chromium_the_landing_page_links_no_pdf(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("RNNCOURSE_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    monkeypatch.delenv("RNNCOURSE_REQUIRE_BROWSER", raising=False)
+    assert missing_tools()[0].startswith("chromium")
+    app = SimpleNamespace(config=SimpleNamespace(rnncourse_pdf=True, project="Book"),
+                          builder=SimpleNamespace(format="html"), outdir=str(tmp_path))
+    assert not will_print(app)
+    print_after_build(app, None)  # a learner's build goes on without the PDF
+    assert not (tmp_path / PDF_NAME).exists()
+    monkeypatch.setenv("RNNCOURSE_REQUIRE_BROWSER", "1")  # CI and make pdf: an error
+    assert will_print(app)
+    with pytest.raises(PdfError, match="chromium"):
+        print_after_build(app, None)

@@ -487,8 +487,12 @@ def build_pdf(html_root: Path, out: Path | None = None, *, book_title: str | Non
 
 
 def _require_pdf() -> bool:
-    """In CI (``RNNCOURSE_REQUIRE_BROWSER=1``) a book without its PDF is an error."""
-    return os.environ.get("RNNCOURSE_REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true"
+    """With ``RNNCOURSE_REQUIRE_BROWSER=1`` (``.ci/run``, ``make pdf``) no PDF is an error.
+
+    Elsewhere (a learner's ``make book``, a hosted runner without Debian's chromium) the build
+    goes on without it and the landing page says how to get one.
+    """
+    return os.environ.get("RNNCOURSE_REQUIRE_BROWSER") == "1"
 
 
 def pdf_is_current(html_root: Path, pdf: Path) -> bool:
