@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -23,12 +25,15 @@ from rnncourse.sphinx.offline_mathjax import mathjax_source
 from rnncourse.sphinx.pdf import (
     PDF_NAME,
     PdfError,
+    browser_context,
     build_pdf,
     find_chromium,
     missing_tools,
     pdf_is_current,
     print_after_build,
+    print_page,
     reading_order,
+    serve,
     will_print,
 )
 
@@ -73,9 +78,22 @@ def book_pdf() -> pypdf.PdfReader:
     return pypdf.PdfReader(path)
 
 
+def page_texts_of(path: Path) -> list[str]:
+    """The text of every page: poppler's ``pdftotext`` when installed (``.ci/run`` installs
+    poppler-utils; ~1 s for the book), else pypdf (the same text, some 20 times slower)."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        return [page.extract_text() or "" for page in pypdf.PdfReader(path).pages]
+    out = subprocess.run([pdftotext, "-enc", "UTF-8", str(path), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    return out.split("\f")[:-1]  # every page ends with a form feed
+
+
 @pytest.fixture(scope="module")
 def page_texts(book_pdf) -> list[str]:
-    return [page.extract_text() or "" for page in book_pdf.pages]
+    texts = page_texts_of(BUILT / PDF_NAME)
+    assert len(texts) == len(book_pdf.pages)
+    return texts
 
 
 @pytest.fixture(scope="module")
@@ -241,10 +259,14 @@ def test_a_formula_without_mathjax_stops_the_printer(small_book) -> None:
     assert not (small_book / "out.pdf").exists()
 
 
-def test_a_missing_figure_stops_the_printer(small_book) -> None:
+def test_a_missing_figure_or_a_tex_error_stops_the_printer(small_book) -> None:
     (small_book / "figure.png").unlink()
-    with pytest.raises(PdfError, match="images did not load"):
-        build_pdf(small_book, small_book / "out.pdf", workers=1)
+    (small_book / "two.html").write_text(_page("Two", '<p class="math">\\(\\nosuchmacro{x}\\)</p>'))
+    with serve(small_book) as base, browser_context(find_chromium()) as context:
+        with pytest.raises(PdfError, match="images did not load"):
+            print_page(context, base + "one.html", small_book / "one.pdf")
+        with pytest.raises(PdfError, match="nosuchmacro"):
+            print_page(context, base + "two.html", small_book / "two.pdf")
 
 
 def test_raw_tex_is_found_outside_code() -> None:
@@ -259,7 +281,7 @@ def test_without_chromium_the_landing_page_links_no_pdf(monkeypatch, tmp_path) -
     monkeypatch.setenv("RNNCOURSE_CHROMIUM", str(tmp_path / "no-such-chromium"))
     monkeypatch.delenv("RNNCOURSE_REQUIRE_BROWSER", raising=False)
     assert missing_tools()[0].startswith("chromium")
-    app = SimpleNamespace(config=SimpleNamespace(rnncourse_pdf=True, project="Book"),
+    app = SimpleNamespace(config=SimpleNamespace(rnncourse_pdf=True, html_title="Book"),
                           builder=SimpleNamespace(format="html"), outdir=str(tmp_path))
     assert not will_print(app)
     print_after_build(app, None)  # a learner's build goes on without the PDF

@@ -347,7 +347,7 @@ def relink(writer: Any, base_url: str, first_page_of: dict[str, int]) -> dict[st
 
 
 @contextlib.contextmanager
-def _browser_context(chromium: str) -> Iterator[Any]:
+def browser_context(chromium: str) -> Iterator[Any]:
     """A light-mode browser context of the system chromium that never leaves the machine."""
     from playwright.sync_api import sync_playwright
 
@@ -364,7 +364,7 @@ def _browser_context(chromium: str) -> Iterator[Any]:
 
 def _print_pages(chromium: str, jobs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     """Worker: print each ``(url, pdf path)`` with one browser; return each PDF's headings."""
-    with _browser_context(chromium) as context:
+    with browser_context(chromium) as context:
         return {out: print_page(context, url, Path(out)) for url, out in jobs}
 
 
@@ -447,7 +447,7 @@ def build_pdf(html_root: Path, out: Path | None = None, *, book_title: str | Non
                        for path, part in zip(part_paths, parts, strict=True))
         sizes = [len(p.pages) for p in parts]
         toc_path, numbers_path = tmpdir / "toc.pdf", tmpdir / "numbers.pdf"
-        with _browser_context(chromium) as context:
+        with browser_context(chromium) as context:
             toc_pages = 1
             for _ in range(3):  # the contents' own length shifts every number after it
                 firsts = [toc_pages + 1 + sum(sizes[:i]) for i in range(len(entries))]
@@ -533,9 +533,11 @@ def print_after_build(app: Any, exception: Exception | None) -> None:
         logger.info("%s is newer than every page: not printed again", PDF_NAME)
         return
     logger.info("printing the book to %s ...", PDF_NAME)
+    title = app.config.html_title or ""  # jupyter-book's title (Sphinx's project is unset)
     # a separate process: Playwright's sync API must not run in a thread with an event loop
     result = subprocess.run(
-        [sys.executable, "-m", "rnncourse.sphinx.pdf", str(outdir), "--title", app.config.project],
+        [sys.executable, "-m", "rnncourse.sphinx.pdf", str(outdir),
+         *(["--title", title] if title else [])],
         capture_output=True, text=True, check=False,
     )
     if result.returncode:
