@@ -1,7 +1,7 @@
 """How long printing the built book to one PDF takes (``make pdf``, the end of every HTML build).
 
 Prints ``_build/html`` (or ``--html``) with Debian's chromium, as the Sphinx extension
-``rnncourse.sphinx.pdf`` does, once per number of printing processes asked for, and records the
+``rnncourse.sphinx.pdf`` does, once per number of browsers printing at once, and records the
 wall-clock seconds, the pages and the size under ``pdf_build`` in ``benchmarks/results.json``.
 The book must be built first (``make book``).
 """
@@ -31,7 +31,7 @@ def main() -> None:
             }
             rows.append([workers, done["seconds"], done["pages"], done["entries"],
                          done["bytes"] / 2**20])
-    print(table(["printing processes", "seconds", "PDF pages", "pages of the book", "MiB"],
+    print(table(["browsers at once", "seconds", "PDF pages", "pages of the book", "MiB"],
                 rows))
     record("pdf_build", {"runs": runs, "default_workers": default_workers()})
 
