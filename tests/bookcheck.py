@@ -265,6 +265,42 @@ class BookChecker:
         return report
 
 
+def check_pages(base_url: str, pages: list[str], *, workers: int = 2) -> dict[str, PageReport]:
+    """Visit ``pages`` with ``workers`` browsers at once (threads, one chromium each).
+
+    Each thread starts its own Playwright (its sync API is not shared between threads); the
+    work is done in the browsers, so two of them use both cores of a CI machine. Reports come
+    back in the order of ``pages``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(share: list[str]) -> dict[str, PageReport]:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=find_chromium(), headless=True, args=CHROMIUM_FLAGS
+            )
+            checker = BookChecker(browser, base_url)
+            try:
+                return {page: checker.visit(page) for page in share}
+            finally:
+                checker.close()
+                browser.close()
+
+    shares = [s for s in (pages[i::max(1, workers)] for i in range(max(1, workers))) if s]
+    reports: dict[str, PageReport] = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(shares))) as pool:
+        for future in [pool.submit(work, share) for share in shares]:
+            reports.update(future.result())
+    return {page: reports[page] for page in pages}
+
+
+def browser_workers() -> int:
+    """Browsers to run at once: one a core, at most two (each also uses helper threads)."""
+    return max(1, min(2, len(os.sched_getaffinity(0))))
+
+
 def broken_links(links: set[str]) -> list[str]:
     """GET every link and return those that do not answer 200, with the status."""
     bad = []

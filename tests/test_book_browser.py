@@ -18,6 +18,8 @@ from bookcheck import (
     CHROMIUM_FLAGS,
     BookChecker,
     broken_links,
+    browser_workers,
+    check_pages,
     find_chromium,
     html_pages,
     require_browser,
@@ -64,12 +66,9 @@ def book() -> Iterator[tuple[str, list[str]]]:
 
 @pytest.fixture(scope="module")
 def book_reports(browser, book):
+    """Every page visited once (axe-core included), two browsers at a time."""
     base_url, pages = book
-    checker = BookChecker(browser, base_url)
-    try:
-        yield {page: checker.visit(page) for page in pages}
-    finally:
-        checker.close()
+    return check_pages(base_url, pages, workers=browser_workers())
 
 
 def test_every_toc_page_is_built_and_visited(book_reports) -> None:
