@@ -96,6 +96,7 @@ ASSIGNMENTS: tuple[str, ...] = (
     "lstm_cell",
     "gru_cell",
     "sequence_models",
+    "char_lm",
 )
 
 SOURCE_DIR = "solutions"
