@@ -24,17 +24,22 @@ from bookcheck import require_browser, toc_files
 from rnncourse.sphinx.offline_mathjax import mathjax_source
 from rnncourse.sphinx.pdf import (
     PDF_NAME,
+    Entry,
     PdfError,
     browser_context,
     build_pdf,
     find_chromium,
     missing_tools,
+    page_title,
     pdf_is_current,
     print_after_build,
     print_page,
+    read_entries,
     reading_order,
     serve,
+    sphinx_reading_order,
     will_print,
+    write_entries,
 )
 
 pypdf = pytest.importorskip("pypdf")
@@ -97,8 +102,13 @@ def page_texts(book_pdf) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def entries():
-    return reading_order(BUILT)
+def entries() -> list[Entry]:
+    """The pages the PDF must hold: every file of ``_toc.yml``, with its built title."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [f"{f}.html" for f in toc_files(toc)]
+    missing = [p for p in pages if not (BUILT / p).is_file()]
+    assert missing == [], "the book is older than _toc.yml: build it again"
+    return [Entry(p, page_title((BUILT / p).read_text(encoding="utf-8"))) for p in pages]
 
 
 def _outline_top(reader) -> list[tuple[str, int]]:
@@ -107,8 +117,6 @@ def _outline_top(reader) -> list[tuple[str, int]]:
 
 
 def test_every_toc_page_is_in_the_pdf_in_order(book_pdf, entries) -> None:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    assert [e.path for e in entries] == [f"{f}.html" for f in toc_files(toc)]
     top = _outline_top(book_pdf)
     assert top[0] == ("Contents", 0)
     starts = [page for _, page in top[1:]]
@@ -194,10 +202,10 @@ def _images(obj, seen: set[object]) -> int:
     return count
 
 
-def test_pdf_is_current_after_the_build() -> None:
+def test_pdf_is_current_after_the_build(entries) -> None:
     if not (BUILT / PDF_NAME).is_file():
         _missing("the PDF is not built")
-    assert pdf_is_current(BUILT, BUILT / PDF_NAME)
+    assert pdf_is_current(BUILT, BUILT / PDF_NAME, entries)
 
 
 # --- the printer and the checks can fail --------------------------------------------------------
@@ -247,8 +255,40 @@ def test_a_small_book_is_printed_whole(small_book) -> None:
     assert raw_tex_lines(reader.pages[2].extract_text()) == []
     assert _images(reader.pages[2], set()) == 1
     assert pdf_is_current(small_book, Path(done["path"]))
+    order = reading_order(small_book)
+    assert not pdf_is_current(small_book, Path(done["path"]), order[:2])  # a page was added
     (small_book / "two.html").touch()
     assert not pdf_is_current(small_book, Path(done["path"]))
+
+
+def test_the_reading_order_follows_next_links_or_is_given(small_book) -> None:
+    order = reading_order(small_book)
+    assert order == [Entry("intro.html", "Small book"), Entry("one.html", "One"),
+                     Entry("two.html", "Two")]
+    write_entries(order[1:], small_book / "pages.json")
+    given = read_entries(small_book / "pages.json")
+    assert given == order[1:]
+    done = build_pdf(small_book, small_book / "two-pages.pdf", entries=given, workers=1)
+    reader = pypdf.PdfReader(done["path"])
+    assert [t for t, _ in _outline_top(reader)] == ["Contents", "One", "Two"]
+
+
+def test_sphinx_order_walks_the_toctrees_depth_first() -> None:
+    from docutils import nodes
+
+    env = SimpleNamespace(
+        toctree_includes={"intro": ["ch1", "exercises"], "exercises": ["ex/a"], "ch1": []},
+        titles={d: nodes.title(text=t) for d, t in
+                [("intro", "Book"), ("ch1", "Sequences"), ("exercises", "Exercises"),
+                 ("ex/a", "Assignment  A")]},
+        toc_secnumbers={"ch1": {"": (1,)}, "intro": {}},
+    )
+    app = SimpleNamespace(env=env, config=SimpleNamespace(root_doc="intro"),
+                          builder=SimpleNamespace(get_target_uri=lambda d: f"{d}.html"))
+    assert sphinx_reading_order(app) == [
+        Entry("intro.html", "Book"), Entry("ch1.html", "1. Sequences"),
+        Entry("exercises.html", "Exercises"), Entry("ex/a.html", "Assignment A"),
+    ]
 
 
 def test_a_formula_without_mathjax_stops_the_printer(small_book) -> None:

@@ -1,7 +1,8 @@
 """Print the built HTML book to one PDF with Debian's chromium.
 
-``make pdf`` (``python -m rnncourse.sphinx.pdf _build/html``) and, through the Sphinx
-extension below, every HTML build write ``<html>/rnn-course.pdf``:
+Every HTML build (through the Sphinx extension below, whenever a page changed), ``make pdf``
+and ``python -m rnncourse.sphinx.pdf _build/html`` (an already built book) write
+``<html>/rnn-course.pdf``; the ``{book-pdf}`` directive links it from the landing page.
 
 1. **Reading order.** From the root page, each page's ``<link rel="next">`` (Sphinx writes it
    in table-of-contents order) gives the next page and its numbered title.
@@ -24,6 +25,7 @@ import contextlib
 import functools
 import html
 import http.server
+import json
 import logging
 import os
 import re
@@ -43,6 +45,8 @@ from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
 PDF_NAME = "rnn-course.pdf"
+#: metadata key of the PDF holding the pages it was printed from, in order
+PAGES_KEY = "/RnncoursePages"
 #: chromium's PDF links to this (never requested) host become jumps to a page of the PDF
 PAGE_LINK = "http://rnncourse-print.invalid/page/"
 PAPER = {"format": "A4", "margin": {"top": "16mm", "bottom": "18mm", "left": "16mm",
@@ -72,7 +76,7 @@ PRINT_CSS = """
 }
 """
 
-#: resolves once MathJax has typeset the page (or at once on a page without MathJax)
+#: true once MathJax has typeset the page; false when the page has no MathJax
 WAIT_FOR_MATH = """async () => {
   if (!window.MathJax) return false;
   for (let i = 0; i < 200 && !(MathJax.startup && MathJax.startup.promise); i++)
@@ -163,20 +167,29 @@ def root_page(html_root: Path) -> str:
     return match.group(1).strip() if match else "index.html"
 
 
-def _page_title(text: str) -> str:
-    """The first ``<h1>`` of a page as plain text (without the ``#`` permalink)."""
-    match = _H1.search(text)
+def page_title(text: str) -> str:
+    """A built page's numbered title: its article's first ``<h1>`` as plain text.
+
+    The theme also writes an unnumbered copy of the title for print before the article.
+    """
+    article = text.find("<article")
+    match = _H1.search(text, article if article >= 0 else 0) or _H1.search(text)
     if not match:
         return ""
     inner = re.sub(r'<a class="headerlink".*?</a>', "", match.group(1), flags=re.DOTALL)
-    return html.unescape(_TAG.sub("", inner)).strip()
+    return " ".join(html.unescape(_TAG.sub("", inner)).split())
 
 
 def reading_order(html_root: Path, start: str | None = None) -> list[Entry]:
-    """Every page from the root in table-of-contents order, following ``rel="next"``."""
+    """Every page from the root in table-of-contents order, following ``rel="next"``.
+
+    For a book built from scratch. An incremental Sphinx build does not rewrite the page
+    before a newly added one, so its ``rel="next"`` may skip it: the extension passes the
+    order from Sphinx's environment instead (:func:`sphinx_reading_order`).
+    """
     path = start or root_page(html_root)
     first = (html_root / path).read_text(encoding="utf-8")
-    entries = [Entry(path, _page_title(first) or Path(path).stem)]
+    entries = [Entry(path, page_title(first) or Path(path).stem)]
     seen = {path}
     text = first
     while match := _NEXT.search(text):
@@ -238,6 +251,7 @@ def print_page(context: Any, url: str, out: Path) -> list[str]:
         if broken:
             raise PdfError(f"{url}: images did not load: {broken[:3]}")
         page.add_style_tag(content=PRINT_CSS)
+        page.emulate_media(media="print")  # the headings that print (every tab's, say)
         headings = page.evaluate(HEADINGS)
         page.pdf(path=str(out), print_background=True, outline=True, tagged=True, **PAPER)
         return headings
@@ -262,8 +276,6 @@ li {{ margin: 2.5mm 0; }}
 a {{ display: flex; color: inherit; text-decoration: none; }}
 .t {{ flex: 0 1 auto; }}
 .n {{ flex: 1 0 auto; text-align: right; }}
-.t::after {{ content: ""; }}
-a::before {{ content: none; }}
 </style></head><body>
 <h1>{html.escape(book_title)}</h1>
 <p class="note">Printed from the HTML book. Page numbers are those in the footer and in
@@ -419,8 +431,11 @@ def default_workers() -> int:
 
 
 def build_pdf(html_root: Path, out: Path | None = None, *, book_title: str | None = None,
-              chromium: str | None = None, workers: int | None = None) -> dict[str, Any]:
+              chromium: str | None = None, workers: int | None = None,
+              entries: Sequence[Entry] | None = None) -> dict[str, Any]:
     """Print the book under ``html_root`` to one PDF; return what was done (pages, seconds).
+
+    ``entries`` (the pages in reading order) default to :func:`reading_order`.
 
     Raises:
         PdfError: a page that cannot be printed faithfully, or a missing tool.
@@ -435,7 +450,9 @@ def build_pdf(html_root: Path, out: Path | None = None, *, book_title: str | Non
     chromium = chromium or find_chromium() or ""
     html_root = Path(html_root)
     out = Path(out) if out is not None else html_root / PDF_NAME
-    entries = reading_order(html_root)
+    entries = list(entries) if entries is not None else reading_order(html_root)
+    if not entries:
+        raise PdfError("no page to print")
     title = book_title or entries[0].title
     with tempfile.TemporaryDirectory(prefix="rnncourse-pdf-") as tmp, serve(html_root) as base:
         tmpdir = Path(tmp)
@@ -471,7 +488,8 @@ def build_pdf(html_root: Path, out: Path | None = None, *, book_title: str | Non
             page.merge_page(number)
         first_page_of = {e.path: f - 1 for e, f in zip(entries, firsts, strict=True)}
         links = relink(writer, base, first_page_of)
-        writer.add_metadata({"/Title": title, "/Creator": "rnncourse.sphinx.pdf (chromium)"})
+        writer.add_metadata({"/Title": title, "/Creator": "rnncourse.sphinx.pdf (chromium)",
+                             PAGES_KEY: json.dumps([e.path for e in entries])})
         writer.page_mode = "/UseOutlines"
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_suffix(".pdf.part")
@@ -495,18 +513,54 @@ def _require_pdf() -> bool:
     return os.environ.get("RNNCOURSE_REQUIRE_BROWSER") == "1"
 
 
-def pdf_is_current(html_root: Path, pdf: Path) -> bool:
-    """True when ``pdf`` is newer than every page in reading order and every image."""
+def pdf_is_current(html_root: Path, pdf: Path, entries: Sequence[Entry] | None = None) -> bool:
+    """True when ``pdf`` holds the pages in reading order and is newer than each, and images."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
     if not pdf.is_file():
         return False
     try:
-        sources = [html_root / e.path for e in reading_order(html_root)]
-    except (PdfError, OSError):
+        entries = list(entries or reading_order(html_root))
+        printed = (PdfReader(pdf).metadata or {}).get(PAGES_KEY)
+    except (PdfError, PdfReadError, OSError):
         return False
+    if printed is None or json.loads(printed) != [e.path for e in entries]:
+        return False
+    sources = [html_root / e.path for e in entries]
     images = html_root / "_images"
     sources += [p for p in images.iterdir() if p.is_file()] if images.is_dir() else []
     built = pdf.stat().st_mtime
-    return all(p.stat().st_mtime < built for p in sources)
+    return all(p.is_file() and p.stat().st_mtime < built for p in sources)
+
+
+def sphinx_reading_order(app: Any) -> list[Entry]:
+    """The pages in table-of-contents order from Sphinx's environment, with numbered titles."""
+    env = app.env
+
+    def walk(doc: str) -> Iterator[str]:
+        yield doc
+        for child in env.toctree_includes.get(doc, []):
+            yield from walk(child)
+
+    entries = []
+    for doc in dict.fromkeys(walk(app.config.root_doc)):
+        title = env.titles[doc].astext() if doc in env.titles else doc
+        number = env.toc_secnumbers.get(doc, {}).get("")
+        if number:
+            title = ".".join(map(str, number)) + ". " + title
+        entries.append(Entry(app.builder.get_target_uri(doc), " ".join(title.split())))
+    return entries
+
+
+def write_entries(entries: Sequence[Entry], path: Path) -> None:
+    """Save a reading order for ``--pages`` (JSON: a list of ``{path, title}``)."""
+    path.write_text(json.dumps([e.__dict__ for e in entries], indent=1), encoding="utf-8")
+
+
+def read_entries(path: Path) -> list[Entry]:
+    """Load a reading order written by :func:`write_entries`."""
+    return [Entry(**item) for item in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def will_print(app: Any) -> bool:
@@ -529,17 +583,21 @@ def print_after_build(app: Any, exception: Exception | None) -> None:
         logger.info(message)
         return
     outdir = Path(app.outdir)
-    if pdf_is_current(outdir, outdir / PDF_NAME):
+    entries = sphinx_reading_order(app)
+    if pdf_is_current(outdir, outdir / PDF_NAME, entries):
         logger.info("%s is newer than every page: not printed again", PDF_NAME)
         return
     logger.info("printing the book to %s ...", PDF_NAME)
     title = app.config.html_title or ""  # jupyter-book's title (Sphinx's project is unset)
-    # a separate process: Playwright's sync API must not run in a thread with an event loop
-    result = subprocess.run(
-        [sys.executable, "-m", "rnncourse.sphinx.pdf", str(outdir),
-         *(["--title", title] if title else [])],
-        capture_output=True, text=True, check=False,
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = Path(tmp) / "pages.json"
+        write_entries(entries, pages)
+        # a separate process: Playwright's sync API must not run in a thread with an event loop
+        result = subprocess.run(
+            [sys.executable, "-m", "rnncourse.sphinx.pdf", str(outdir), "--pages", str(pages),
+             *(["--title", title] if title else [])],
+            capture_output=True, text=True, check=False,
+        )
     if result.returncode:
         raise PdfError("printing the PDF failed:\n" + result.stdout + result.stderr)
     logger.info(result.stdout.strip())
@@ -607,10 +665,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("html", type=Path, help="the built book (e.g. _build/html)")
     parser.add_argument("-o", "--output", type=Path, help=f"default: <html>/{PDF_NAME}")
     parser.add_argument("--title", help="title of the PDF (default: the root page's)")
-    parser.add_argument("--workers", type=int, help="printing processes (default: one a core)")
+    parser.add_argument("--workers", type=int, help="browsers at once (default: one a core)")
+    parser.add_argument("--pages", type=Path,
+                        help="reading order as JSON [{path, title}] (default: rel=next links)")
     args = parser.parse_args(argv)
     try:
-        done = build_pdf(args.html, args.output, book_title=args.title, workers=args.workers)
+        entries = read_entries(args.pages) if args.pages else None
+        done = build_pdf(args.html, args.output, book_title=args.title, workers=args.workers,
+                         entries=entries)
     except PdfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
