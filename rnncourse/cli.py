@@ -78,13 +78,26 @@ def grade_command(
     student: list[str] = typer.Option(None, "--student", help="Grade only this student (repeat)."),  # noqa: B008
     jobs: int = typer.Option(0, "--jobs", "-j", help="Local worker processes (0: one per core)."),
     scheduler: str = typer.Option(
-        None, "--scheduler", help="Dask distributed scheduler address (instead of --jobs)."),
+        None, "--scheduler", help="Dask scheduler address, tcp://... or tls://... (instead of "
+        "--jobs)."),
+    tls_ca: str = typer.Option(None, "--tls-ca", help="CA certificate file for tls://."),
+    tls_cert: str = typer.Option(None, "--tls-cert", help="Client certificate for tls://."),
+    tls_key: str = typer.Option(None, "--tls-key", help="Client key for tls://."),
     db: str = typer.Option(None, "--db", help="Gradebook URL (default: the course's SQLite)."),
     sandbox: str = typer.Option(
-        "auto", "--sandbox", help="Kernel isolation: auto, bwrap, unshare or none."),
-    cell_timeout: int = typer.Option(240, "--cell-timeout", help="Seconds per cell."),
+        "auto", "--sandbox", help="Isolation of the student's code: auto (bubblewrap; stops if "
+        "it is missing), bwrap, unshare or none."),
+    cell_timeout: int = typer.Option(240, "--cell-timeout", help="Seconds per notebook cell."),
+    call_timeout: int = typer.Option(60, "--call-timeout", help="Seconds per call of a "
+                                     "student's function by the judge."),
     notebook_timeout: int = typer.Option(1200, "--notebook-timeout", help="Seconds per notebook."),
-    memory: str = typer.Option("4G", "--memory", help="Memory (address space) per kernel."),
+    memory: str = typer.Option("4G", "--memory", help="Memory (address space) per student "
+                               "process."),
+    retries: int = typer.Option(2, "--retries", help="Retries of a submission when the "
+                                "grading machinery fails (never for the student's own faults)."),
+    secret_file: str = typer.Option(
+        None, "--secret-file", help="Course secret seeding the hidden cases (default "
+        "~/.config/rnncourse/<course>.secret, created on first use)."),
     report: str = typer.Option(
         None, "--report", help="Report folder (default: grading-report/<assignment>)."),
     force: bool = typer.Option(False, "--force", help="Regrade finished submissions."),
@@ -95,31 +108,34 @@ def grade_command(
         "grading in the formgrader); grade nothing."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Autograde every submission of ASSIGNMENT: isolated, parallel, resumable.
+    """Grade every submission of ASSIGNMENT: the judge outside the student's process.
 
-    Writes the gradebook, feedback/ (no hidden tests) and grading-report/<assignment>/.
+    Writes the gradebook, autograded/, feedback/ (no hidden tests) and
+    grading-report/<assignment>/. Rerun the same command to resume an interrupted run.
     """
     from pathlib import Path
 
-    from rnncourse.grading.collect import DEFAULT_REGEXP, CollectError, collect_lms
+    from rnncourse.grading.collect import CollectError, collect_lms
+    from rnncourse.grading.job import GradingSettings, Limits, parse_size
+    from rnncourse.grading.runner import (
+        CourseBusyError,
+        SandboxChoiceError,
+        grade,
+        load_course_config,
+    )
     from rnncourse.grading.sandbox import SandboxUnavailableError
-    from rnncourse.grading.settings import Limits, Options, parse_size
     from rnncourse.grading.template import AssignmentNotInGradebookError
 
+    root = Path(course).resolve()
     if feedback_only:
         from rnncourse.grading.feedback import generate_feedback
-        from rnncourse.grading.runner import load_course_config
 
-        root = Path(course).resolve()
         for who in student or ["*"]:
             for path in generate_feedback(root, assignment, who, db_url=db,
                                           config=load_course_config(root)):
                 typer.echo(str(path))
         return
-    from rnncourse.grading.runner import grade, load_course_config
-
     if zip_path:  # collect first, and say what was and was not collected
-        root = Path(course).resolve()
         try:
             collected = collect_lms(root, assignment, Path(zip_path), lms=lms, regexp=regexp,
                                     config=load_course_config(root))
@@ -128,36 +144,46 @@ def grade_command(
             raise typer.Exit(1) from exc
         for line in collected.lines():
             typer.echo(line)
-        submitted, zip_path = str(collected.submitted), None
+        submitted = str(collected.submitted)
     elif lms != "auto":
         typer.echo("error: --lms describes a --zip download", err=True)
         raise typer.Exit(1)
-    limits = Limits(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                    memory_bytes=parse_size(memory))
-    options = Options(limits=limits, sandbox=sandbox, feedback=not no_feedback)
+    security = None
+    if scheduler and scheduler.startswith("tls://"):
+        from distributed.security import Security
+
+        security = Security(tls_ca_file=tls_ca, tls_client_cert=tls_cert,
+                            tls_client_key=tls_key, require_encryption=True)
     try:
+        limits = Limits(cell_timeout=cell_timeout, call_timeout=call_timeout,
+                        notebook_timeout=notebook_timeout, memory_bytes=parse_size(memory))
         run = grade(
-            assignment, Path(course), submitted=Path(submitted) if submitted else None,
-            zip_path=Path(zip_path) if zip_path else None, regexp=regexp or DEFAULT_REGEXP,
+            assignment, root, submitted=Path(submitted) if submitted else None,
             exchange=exchange, students=student or None, jobs=jobs or None,
-            scheduler=scheduler, db_url=db, options=options,
+            scheduler=scheduler, security=security, db_url=db,
+            settings=GradingSettings(limits=limits, feedback=not no_feedback),
+            sandbox_choice=sandbox, secret_file=Path(secret_file) if secret_file else None,
             report_dir=Path(report) if report else None, force=force,
-            retry_failed=retry_failed, progress=not quiet,
-        )
+            retry_failed=retry_failed, retries=retries, progress=not quiet,
+            say=lambda text: typer.echo(text, err=True))
     except (CollectError, AssignmentNotInGradebookError, SandboxUnavailableError,
-            ValueError) as exc:
+            SandboxChoiceError, CourseBusyError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"{assignment}: {len(run.graded)} graded, {len(run.failed)} failed, "
-               f"{len(run.skipped)} skipped (done earlier) in {run.seconds:.1f} s "
-               f"[sandbox: {run.mode}]")
+               f"{len(run.not_graded)} not graded (run again), {len(run.skipped)} skipped "
+               f"(done earlier) in {run.seconds:.1f} s [sandbox: {run.mode}; {run.where}]")
     for who, reason in sorted(run.failed.items()):
         typer.echo(f"  failed {who}: {reason}")
+    for who, cause in sorted(run.not_graded.items()):
+        typer.echo(f"  not graded {who}: {cause}")
     if run.mode == "none":
-        typer.echo("warning: no sandbox (bubblewrap and unshare unavailable): student code ran "
-                   "with the grader's file access; see the README", err=True)
+        typer.echo("warning: no sandbox: student code ran with the grader's file access; see "
+                   "the README", err=True)
     typer.echo(f"report: {run.report.get('summary', '')}")
     typer.echo("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.phases.items()))
+    if run.not_graded:
+        raise typer.Exit(2)
 
 
 # --- similarity (owner: similarity report) --------------------------------------------------

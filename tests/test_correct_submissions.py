@@ -28,13 +28,13 @@ from nbgrader.api import Gradebook
 
 from rnncourse import assignments
 from rnncourse.assignments import autograde, available, scratch_course
+from rnncourse.grading.job import GradingSettings, Limits
 from rnncourse.grading.runner import grade
-from rnncourse.grading.settings import Limits, Options
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = available(ROOT)
-OPTIONS = Options(limits=Limits(cell_timeout=240, notebook_timeout=600,
-                                memory_bytes=4 * 1024**3))
+SETTINGS = GradingSettings(limits=Limits(cell_timeout=240, notebook_timeout=600,
+                                         memory_bytes=4 * 1024**3))
 CORRECT = {name: ["solution", *(c.name for c in load(name))] for name in NAMES}
 
 pytestmark = pytest.mark.slow
@@ -110,7 +110,7 @@ def pool_scores(template: Path, tmp_path_factory) -> dict[str, dict]:
     shutil.copytree(template, course)
     result = {}
     for name in NAMES:
-        run = grade(name, course, jobs=2, options=OPTIONS, progress=False)
+        run = grade(name, course, jobs=2, settings=SETTINGS, progress=False)
         assert not run.failed, f"{name}: {run.failed}"
         result[name] = {"scores": gradebook_scores(course, name), "run": run}
     return result
@@ -154,7 +154,7 @@ def test_correct_work_scores_full_marks_on_a_dask_cluster(template: Path, pool_s
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         for name in NAMES:
-            run = grade(name, course, scheduler=cluster.scheduler_address, options=OPTIONS,
+            run = grade(name, course, scheduler=cluster.scheduler_address, settings=SETTINGS,
                         progress=False)
             assert not run.failed, f"{name}: {run.failed}"
             scores = gradebook_scores(course, name)

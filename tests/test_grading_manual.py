@@ -20,16 +20,34 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
+from rnncourse.grading.collect import collect_lms
 from rnncourse.grading.feedback import generate_feedback
+from rnncourse.grading.job import GradingSettings, Limits
 from rnncourse.grading.runner import grade, load_course_config
-from rnncourse.grading.settings import Limits, Options
 from rnncourse.grading.template import scripts_on_path
 
 pytestmark = pytest.mark.slow
-OPTIONS = Options(limits=Limits(cell_timeout=10, notebook_timeout=60, memory_bytes=2 * 1024**3),
-                  preimport=())
+SETTINGS = GradingSettings(limits=Limits(cell_timeout=10, call_timeout=10, notebook_timeout=60,
+                                         memory_bytes=2 * 1024**3))
+#: The tiny assignment's tests, kept beside its source notebook (a course's own suite).
+SUITE = """
+from rnncourse.suites import Suite
+
+SUITE = Suite("tiny", packages=("numpy",), course_files=("__init__.py",))
+
+
+@SUITE.test("test_add", level="one-liner", what="add adds", visible=[dict(a=1, b=2)])
+def add(t, a, b):
+    got = t.number(t.call("add", a, b), "add(a, b)")
+    t.require(got == a + b, f"add({a}, {b}) should be {a + b}, got {got}")
+"""
+HIDDEN_CASES = """
+def cases(rng):
+    return {"test_add": [dict(a=-5, b=5), dict(a=int(rng.integers(100)), b=3)]}
+"""
 CONFIG = """c = get_config()
 c.CourseDirectory.course_id = "tiny"
+c.CourseDirectory.ignore = ['.ipynb_checkpoints', '*.pyc', '__pycache__', 'hidden.py']
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 """
@@ -68,6 +86,8 @@ def make_course(root: Path) -> Path:
     (root / "nbgrader_config.py").write_text(CONFIG, encoding="utf-8")
     (root / "solutions" / "tiny").mkdir(parents=True)
     nbformat.write(source_notebook(), root / "solutions" / "tiny" / "tiny.ipynb")
+    (root / "solutions" / "tiny" / "suite.py").write_text(SUITE, encoding="utf-8")
+    (root / "solutions" / "tiny" / "hidden.py").write_text(HIDDEN_CASES, encoding="utf-8")
     config = load_course_config(root)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     with scripts_on_path():
@@ -113,7 +133,7 @@ def test_manual_answers_stay_gradable_in_formgrader(course: Path) -> None:
     submit(course, "ann", answered(course))
     submit(course, "ben", nbformat.read(course / "exercises" / "tiny" / "tiny.ipynb",
                                         as_version=4))
-    run = grade("tiny", course, jobs=2, options=OPTIONS, progress=False)
+    run = grade("tiny", course, jobs=2, settings=SETTINGS, progress=False)
     assert sorted(run.graded) == ["ann", "ben"]
     with gradebook(course) as gb:
         ann = gb.find_grade("why", "tiny", "tiny", "ann")
@@ -146,7 +166,7 @@ def test_manual_answers_stay_gradable_in_formgrader(course: Path) -> None:
     assert "add(-5, 5)" not in text
 
     # a forced regrade keeps the manual grade and asks for a review
-    again = grade("tiny", course, jobs=1, options=OPTIONS, progress=False, force=True)
+    again = grade("tiny", course, jobs=1, settings=SETTINGS, progress=False, force=True)
     assert sorted(again.graded) == ["ann", "ben"]
     with gradebook(course) as gb:
         kept = gb.find_grade("why", "tiny", "tiny", "ann")
@@ -154,7 +174,7 @@ def test_manual_answers_stay_gradable_in_formgrader(course: Path) -> None:
         assert gb.find_submission("tiny", "ann").score == 2.5
 
 
-def test_lms_zip_is_collected_with_nbgrader_zip_collect(tmp_path: Path) -> None:
+def test_an_lms_zip_is_collected_and_graded(tmp_path: Path) -> None:
     root = make_course(tmp_path / "course")
     archive = tmp_path / "download.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -162,7 +182,9 @@ def test_lms_zip_is_collected_with_nbgrader_zip_collect(tmp_path: Path) -> None:
         zf.writestr("dan_tiny.ipynb", nbformat.writes(
             nbformat.read(root / "exercises" / "tiny" / "tiny.ipynb", as_version=4)))
         zf.writestr("readme.txt", "not a submission")
-    run = grade("tiny", root, zip_path=archive, jobs=2, options=OPTIONS, progress=False)
+    collected = collect_lms(root, "tiny", archive, config=load_course_config(root))
+    run = grade("tiny", root, submitted=collected.submitted, jobs=2, settings=SETTINGS,
+                progress=False)
     assert sorted(run.graded) == ["cara", "dan"]
     assert (root / "submitted" / "cara" / "tiny" / "tiny.ipynb").exists()
     with gradebook(root) as gb:
@@ -198,7 +220,7 @@ def test_exchange_is_collected_with_nbgrader_collect(tmp_path: Path) -> None:
                        config=student_config).start()
     with open(root / "nbgrader_config.py", "a", encoding="utf-8") as handle:
         handle.write(f"c.Exchange.root = {str(exchange)!r}\n")
-    run = grade("tiny", root, exchange=True, jobs=2, options=OPTIONS, progress=False)
+    run = grade("tiny", root, exchange=True, jobs=2, settings=SETTINGS, progress=False)
     assert sorted(run.graded) == ["eve", "fay"]
     with gradebook(root) as gb:
         assert gb.find_submission("tiny", "eve").timestamp is not None

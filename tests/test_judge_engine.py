@@ -141,9 +141,9 @@ def test_an_endless_loop_costs_its_own_test_only(tmp_path: Path) -> None:
 def test_the_learners_kernel_checks_the_visible_cases_without_torch() -> None:
     """The Checker answers from the recorded fixtures; a wrong answer is explained."""
     namespace: dict = {}
-    exec(SETUP, namespace)  # noqa: S102
+    exec(SETUP, namespace)
     for source in solution_cells().values():
-        exec(source, namespace)  # noqa: S102
+        exec(source, namespace)
     check = Checker("rnn_cell", namespace=namespace)
     for gid in SUITE.tests:
         check(gid)

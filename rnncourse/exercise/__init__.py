@@ -67,7 +67,7 @@ class Checker:
         if self._suite is None:
             from rnncourse import suites
 
-            self._suite = suites.load(self.assignment)
+            self._suite = suites.load(self.assignment, Path.cwd())
         return self._suite
 
     @property
@@ -84,10 +84,13 @@ class Checker:
                 import torch
 
                 tensor = torch.from_numpy
-            replay = Replay(fixtures_path(self.assignment), tensor=tensor)
+            path = fixtures_path(self.assignment)
+            replay = Replay(path, tensor=tensor) if path.is_file() else None
 
             def answer(name: str, **inputs: Any) -> Any:
                 try:
+                    if replay is None:
+                        raise MissingAnswerError(f"no recorded answers for {self.assignment}")
                     return replay(name, **inputs)
                 except MissingAnswerError:
                     if importlib.util.find_spec("torch") is None:

@@ -103,6 +103,8 @@ def to_array(value: Any) -> np.ndarray | None:
 def _describe(value: Any) -> str:
     if value is None:
         return "None"
+    if type(value).__name__ == "Ref":  # an object that stayed in the student's process
+        return f"an object of type {value.type}"
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype}"
     return f"a {type(value).__name__}"

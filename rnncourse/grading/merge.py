@@ -1,38 +1,55 @@
-"""The single writer: merge each worker's result into the course, one submission at a time.
+"""The single writer: merge each result into the course, one submission at a time.
 
 Only the runner's process writes the course gradebook (SQLite by default, any SQLAlchemy URL
-such as PostgreSQL), through nbgrader's :class:`~nbgrader.api.Gradebook` API. One
-submission is one database transaction (:func:`one_transaction`): either all of its grades
-are there or none. Per submission, in this order:
+such as PostgreSQL), through nbgrader's :class:`~nbgrader.api.Gradebook` API. Per submission,
+in this order:
 
-1. ``autograded/<student>/<assignment>/`` and ``feedback/<student>/<assignment>/`` are replaced
-   by the new files (written beside, then renamed into place);
-2. the gradebook transaction: student, submission (timestamp), per notebook the late penalty
-   and the ``flagged`` mark, per graded cell ``auto_score`` and ``needs_manual_grade``, per
-   answer cell ``auto_comment``. Manual scores and comments entered in the formgrader are kept
-   (a cell with a manual score is marked for review again, as nbgrader does);
-3. ``results/<student>.json`` (scores, notes, flags, failure reason) and one line in
+1. **The gradebook, in one transaction** (:func:`one_transaction`): student, submission
+   (timestamp), per notebook the late penalty, per graded cell ``auto_score`` and
+   ``needs_manual_grade``, per answer cell ``auto_comment``. What the instructor entered in
+   the formgrader stays: manual scores and comments (a cell with a manual score is marked for
+   review again, as nbgrader does) and the ``flagged`` mark (a regrade may set it, never
+   clears it). A locked SQLite gradebook (an open formgrader writing) is waited for, up to
+   :data:`LOCK_WAIT` seconds, with a message; if it stays locked, or the write fails, this
+   submission is reported as not merged and nothing of it is changed.
+2. **The files**, only after the commit: ``autograded/<student>/<assignment>/`` and
+   ``feedback/<student>/<assignment>/`` are replaced by the new ones (written beside, then
+   renamed into place). A submission without feedback this time loses its old feedback.
+3. **The record**: ``results/<student>.json`` (scores, notes, flags, reason) and one line in
    ``journal.jsonl``, flushed to disk. The journal is what a rerun reads to skip finished
-   submissions; a submission merged but not yet journalled when the run was killed is simply
+   submissions; a submission merged but not yet journalled when the run was killed is
    graded and merged again (an update, never a duplicate).
+
+Infrastructure faults never reach this module: a submission that could not be graded
+because of the machinery keeps its earlier grade and files untouched, and is not journalled.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
 import shutil
 import tempfile
-import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import OperationalError
+
+from rnncourse.grading.job import GRADED, SubmissionResult
 
 JOURNAL = "journal.jsonl"
+#: Seconds a locked gradebook is waited for before the submission is reported as not merged.
+LOCK_WAIT = 120.0
+
+
+class MergeError(RuntimeError):
+    """A result could not be written into the course (the gradebook stayed locked...)."""
 
 
 @contextlib.contextmanager
@@ -52,11 +69,12 @@ def one_transaction(gb: Gradebook) -> Iterator[Gradebook]:
 
 
 def _replace_dir(target: Path, files: dict[str, bytes]) -> None:
+    """Make ``target`` hold exactly ``files`` (written beside, then renamed into place)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
     for rel, content in files.items():
         path = (new / rel).resolve()
-        if not str(path).startswith(str(new.resolve()) + os.sep):
+        if new.resolve() not in path.parents:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
@@ -71,28 +89,37 @@ def _replace_dir(target: Path, files: dict[str, bytes]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
+def _is_locked(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and "locked" in str(error).lower()
 
 
 class Merger:
-    """Writes results into one course for one assignment (thread-safe, one writer)."""
+    """Writes results into one course for one assignment; see the module docstring.
+
+    Args:
+        course_dir: the course.
+        db_url, course_id: its gradebook.
+        assignment: the assignment graded.
+        state_dir: where results and the journal go (the report folder).
+        folders: the course's ``autograded`` and ``feedback`` folder names.
+        say: called with a message for the instructor (e.g. "waiting for the gradebook").
+    """
 
     def __init__(self, course_dir: Path, db_url: str, course_id: str, assignment: str,
-                 state_dir: Path, folders: dict[str, str] | None = None) -> None:
+                 state_dir: Path, folders: dict[str, str] | None = None,
+                 say: Callable[[str], None] = print) -> None:
         self.course_dir = Path(course_dir)
-        #: where the course keeps ``autograded`` and ``feedback`` (nbgrader's CourseDirectory)
         self.folders = {"autograded": "autograded", "feedback": "feedback", **(folders or {})}
         self.db_url = db_url
         self.course_id = course_id
         self.assignment = assignment
         self.state_dir = Path(state_dir)
         (self.state_dir / "results").mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self.say = say
         self._protect_sqlite()
 
     def _protect_sqlite(self) -> None:
-        """Make a local SQLite gradebook readable by its owner only (it holds hidden tests)."""
+        """A local SQLite gradebook readable by its owner only (it holds hidden tests)."""
         prefix = "sqlite:///"
         if self.db_url.startswith(prefix):
             path = Path(self.db_url[len(prefix):])
@@ -121,73 +148,98 @@ class Merger:
                 return set()
             return {s.student.id for s in assignment.submissions}
 
-    def merge(self, result: dict) -> None:
-        """Merge one worker result (see the module docstring)."""
-        with self._lock:
-            student = result["student"]
-            files = result.get("files", {})
-            if result["status"] == "graded":
-                for kind in ("autograded", "feedback"):
-                    part = {k.split("/", 1)[1]: v for k, v in files.items()
-                            if k.startswith(kind + "/")}
-                    if part or kind == "autograded":
-                        _replace_dir(self.course_dir / self.folders[kind] / student
-                                     / self.assignment, part)
-            with warnings.catch_warnings(), Gradebook(self.db_url, self.course_id) as gb, \
-                    one_transaction(gb):
-                # nbgrader 0.9.6's new submissions trip harmless SQLAlchemy autoflush warnings
-                warnings.filterwarnings("ignore", message=".*not in session.*")
-                gb.update_or_create_student(student)
-                if result["status"] == "graded":
-                    self._write_grades(gb, result)
-                else:
-                    self._drop_stale(gb, result)
-            self._protect_sqlite()
-            record = {k: v for k, v in result.items() if k != "files"}
-            path = self.state_dir / "results" / f"{student}.json"
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-            os.replace(tmp, path)
-            entry = {"student": student, "key": result.get("key"), "status": result["status"],
-                     "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-            with open(self.state_dir / JOURNAL, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(entry) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+    def extension_minutes(self, student: str) -> float | None:
+        """The student's extension for this assignment in the course gradebook, if any."""
+        with Gradebook(self.db_url, self.course_id) as gb:
+            try:
+                submission = gb.find_submission(self.assignment, student)
+            except MissingEntry:
+                return None
+            extension = submission.extension
+            return extension.total_seconds() / 60 if extension else None
 
-    def _write_grades(self, gb: Gradebook, result: dict) -> None:
-        student = result["student"]
-        kwargs = {}
-        timestamp = _parse_time(result.get("timestamp"))
-        if timestamp is not None:
-            kwargs["timestamp"] = timestamp
-        gb.update_or_create_submission(self.assignment, student, **kwargs)
-        for name, info in result["notebooks"].items():
-            snb = gb.find_submission_notebook(name, self.assignment, student)
-            snb.flagged = bool(info.get("flagged"))
-            snb.late_submission_penalty = info.get("late_penalty")
-            for g in info["grades"]:
-                grade = gb.find_grade(g["name"], name, self.assignment, student)
-                grade.auto_score = g["auto_score"]
-                grade.needs_manual_grade = bool(
-                    g["needs_manual_grade"] or grade.manual_score is not None)
-            for c in info["comments"]:
-                comment = gb.find_comment(c["name"], name, self.assignment, student)
-                comment.auto_comment = c["auto_comment"]
+    def merge(self, result: SubmissionResult) -> None:
+        """Merge one result (see the module docstring); raises :class:`MergeError`."""
+        dropped = self._write_gradebook(result)
+        self._protect_sqlite()
+        for kind in ("autograded", "feedback"):
+            folder = self.course_dir / self.folders[kind] / result.student / self.assignment
+            if result.status == GRADED:
+                _replace_dir(folder, {k.split("/", 1)[1]: v for k, v in result.files.items()
+                                      if k.startswith(kind + "/")})
+            elif dropped:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._record(result)
+
+    def _write_gradebook(self, result: SubmissionResult) -> bool:
+        """Write the result's rows; ``True`` when an older submission was dropped."""
+        deadline = time.monotonic() + LOCK_WAIT
+        told = False
+        while True:
+            try:
+                with warnings.catch_warnings(), Gradebook(self.db_url, self.course_id) as gb, \
+                        one_transaction(gb):
+                    # nbgrader 0.9.6's new submissions trip harmless SQLAlchemy warnings
+                    warnings.filterwarnings("ignore", message=".*not in session.*")
+                    gb.update_or_create_student(result.student)
+                    if result.status == GRADED:
+                        self._write_grades(gb, result)
+                        return False
+                    return self._drop_stale(gb, result)
+            except Exception as error:
+                if not _is_locked(error):
+                    raise MergeError(f"could not write the gradebook: {type(error).__name__}: "
+                                     f"{str(error)[:300]}") from error
+                if time.monotonic() > deadline:
+                    raise MergeError(f"the gradebook stayed locked for {LOCK_WAIT:.0f} s (is a "
+                                     "formgrader or another program writing to it?)") from error
+                if not told:
+                    self.say(f"the gradebook is locked by another program; waiting up to "
+                             f"{LOCK_WAIT:.0f} s ({result.student})")
+                    told = True
+                time.sleep(1.0)
+
+    def _write_grades(self, gb: Gradebook, result: SubmissionResult) -> None:
+        kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
+        gb.update_or_create_submission(self.assignment, result.student, **kwargs)
+        for name, info in result.notebooks.items():
+            snb = gb.find_submission_notebook(name, self.assignment, result.student)
+            if result.flags:
+                snb.flagged = True  # set by a regrade, never cleared (the instructor's mark)
+            snb.late_submission_penalty = info.late_penalty
+            for g in info.grades:
+                grade = gb.find_grade(g.name, name, self.assignment, result.student)
+                grade.auto_score = g.auto_score
+                grade.needs_manual_grade = bool(g.needs_manual_grade
+                                                or grade.manual_score is not None)
+            for comment_name, auto_comment in info.comments:
+                comment = gb.find_comment(comment_name, name, self.assignment, result.student)
+                comment.auto_comment = auto_comment
         gb.db.flush()
 
-    def _drop_stale(self, gb: Gradebook, result: dict) -> None:
-        """A submission that failed to grade must not keep an older submission's scores."""
+    def _drop_stale(self, gb: Gradebook, result: SubmissionResult) -> bool:
+        """A submission that cannot be graded must not keep an older submission's scores."""
         try:
-            submission = gb.find_submission(self.assignment, result["student"])
+            submission = gb.find_submission(self.assignment, result.student)
         except MissingEntry:
-            return
-        manual = any(g.manual_score is not None for nb in submission.notebooks for g in nb.grades)
-        if manual:
-            result.setdefault("notes", []).append(
-                "an earlier submission with manual grades is kept in the gradebook")
-            return
-        gb.remove_submission(self.assignment, result["student"])
-        for kind in ("autograded", "feedback"):
-            shutil.rmtree(self.course_dir / self.folders[kind] / result["student"]
-                          / self.assignment, ignore_errors=True)
+            return False
+        if any(g.manual_score is not None for nb in submission.notebooks for g in nb.grades):
+            result.notes.append("an earlier submission with manual grades is kept in the "
+                                "gradebook")
+            return False
+        gb.remove_submission(self.assignment, result.student)
+        return True
+
+    def _record(self, result: SubmissionResult) -> None:
+        record = dataclasses.asdict(dataclasses.replace(result, files={}))
+        record["files"] = sorted(result.files)
+        path = self.state_dir / "results" / f"{result.student}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+        entry = {"student": result.student, "key": result.key, "status": result.status,
+                 "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        with open(self.state_dir / JOURNAL, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())

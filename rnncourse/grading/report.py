@@ -10,10 +10,11 @@ Written to the report folder of the assignment (default ``grading-report/<assign
 ``hist_total.png``, ``hist_questions.png``
     histograms of the total score and of each question's points.
 ``failures.csv``
-    every submission that failed to grade, with the reason, plus those graded with notes
-    (restored cells, timeouts, a dead kernel) or flags (suspicious code, tampering).
+    every submission that failed to grade, with the reason; those not graded because of the
+    machinery (after retries: run again); those graded with notes (restored cells, timeouts,
+    a dead student process, extra files) or flags (suspicious code).
 ``summary.md``
-    counts, the sandbox mode and the lists above in words.
+    counts, the sandbox mode, what was retried and why, and the lists above in words.
 """
 
 from __future__ import annotations
@@ -120,11 +121,16 @@ def load_results(state_dir: Path) -> dict[str, dict]:
     return results
 
 
-def write_failures_csv(path: Path, results: dict[str, dict]) -> Path:
+def write_failures_csv(path: Path, results: dict[str, dict],
+                       not_graded: dict[str, str] | None = None) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student_id", "status", "reason", "notes", "flags"])
+        for student, cause in sorted((not_graded or {}).items()):
+            writer.writerow([student, "not graded: retry", cause, "", ""])
         for student, r in sorted(results.items()):
+            if student in (not_graded or {}):
+                continue
             if r["status"] == "graded" and not r.get("notes") and not r.get("flags"):
                 continue
             writer.writerow([student, r["status"], r.get("reason") or "",
@@ -133,7 +139,8 @@ def write_failures_csv(path: Path, results: dict[str, dict]) -> Path:
 
 
 def write_report(db_url: str, course_id: str, assignment: str, state_dir: Path,
-                 stats: dict | None = None) -> dict[str, Path]:
+                 stats: dict | None = None, *, not_graded: dict[str, str] | None = None,
+                 retried: dict[str, list[str]] | None = None) -> dict[str, Path]:
     """Write every file listed in the module docstring; return them by name."""
     folder = Path(state_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -144,7 +151,7 @@ def write_report(db_url: str, course_id: str, assignment: str, state_dir: Path,
         out["hist_total"], out["hist_questions"] = write_histograms(
             folder, assignment, columns, maxima, rows)
     results = load_results(folder)
-    out["failures"] = write_failures_csv(folder / "failures.csv", results)
+    out["failures"] = write_failures_csv(folder / "failures.csv", results, not_graded)
     failed = {s: r for s, r in results.items() if r["status"] == "failed"}
     noted = {s: r for s, r in results.items()
              if r["status"] == "graded" and (r.get("notes") or r.get("flags"))}
@@ -152,6 +159,15 @@ def write_report(db_url: str, course_id: str, assignment: str, state_dir: Path,
     if stats:
         lines += [f"- {k}: {v}" for k, v in stats.items()] + [""]
     lines += [f"- graded: {len(results) - len(failed)}", f"- failed: {len(failed)}", ""]
+    if not_graded:
+        lines += ["## Not graded: run again", "",
+                  "The grading machinery failed for these (after retries); nothing was written "
+                  "for them and their earlier grades, if any, are unchanged.", ""]
+        lines += [f"- **{s}**: {cause}" for s, cause in sorted(not_graded.items())] + [""]
+    if retried:
+        lines += ["## Retried", ""]
+        lines += [f"- **{s}**: " + "; ".join(causes) for s, causes in sorted(retried.items())]
+        lines.append("")
     if failed:
         lines += ["## Failed to grade", ""]
         lines += [f"- **{s}**: {r.get('reason')}" for s, r in sorted(failed.items())] + [""]

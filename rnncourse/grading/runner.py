@@ -1,53 +1,92 @@
-"""``rnncourse grade``: collect, grade every submission in parallel, merge, report.
+"""``rnncourse grade``: collect, judge every submission in parallel, merge, report.
 
-:func:`grade` is the Python API behind the CLI. It
+:func:`grade` is the Python API behind the CLI. In order it
 
-1. reads the course's ``nbgrader_config.py`` (course id, gradebook URL, ``Execute`` options);
-2. collects the submissions (:mod:`rnncourse.grading.collect`);
-3. builds the assignment's template gradebook once (:mod:`rnncourse.grading.template`);
-4. skips the submissions an earlier run finished (same submission files, same assignment;
-   the journal of :mod:`rnncourse.grading.merge`), unless ``force``;
-5. runs one task per submission, :func:`rnncourse.grading.worker.run_isolated`, either on
-   ``jobs`` local threads (each waits on its own child process) or on a Dask
-   ``distributed`` cluster (``scheduler`` address): the same function, the same task, so
-   the same scores whatever the mode and the order;
-6. merges each result as it arrives, in this process only (one writer), showing a tqdm bar
-   with graded / failed / remaining counts;
+1. takes the course's grading lock (:func:`course_lock`): one run per course at a time;
+2. reads the course's ``nbgrader_config.py`` and resolves the sandbox (``auto`` is bubblewrap;
+   without it the run stops and asks for ``--sandbox unshare`` or ``none`` explicitly);
+3. collects the submissions (:mod:`rnncourse.grading.collect`: a folder, an LMS download or
+   nbgrader's exchange);
+4. builds the assignment's template gradebook once (:mod:`rnncourse.grading.template`) and
+   the resume key of every submission (:func:`resume_key`): the submission's files, the
+   grading settings, the package version and the assignment's source, suite, configuration
+   and data; submissions an earlier run finished with the same key are skipped;
+5. grades each submission with :func:`rnncourse.grading.submission.grade_submission` on the
+   executor (:mod:`rnncourse.grading.executor`: local processes or a Dask cluster), a bounded
+   number in flight, so memory does not grow with the class;
+6. merges each result as it arrives, in this process only (:mod:`rnncourse.grading.merge`);
+   an infrastructure fault (a dead worker, a deadline, a Dask error, the judge failing) is
+   retried up to ``retries`` times and then reported as *not graded: retry*, never recorded
+   as a grade and never deleting an earlier one;
 7. writes the report (:mod:`rnncourse.grading.report`).
+
+The course secret (:func:`course_secret`) that seeds the per-student hidden cases stays in
+this process; a task carries only the seed derived for its student.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import hmac
 import os
-import shutil
-import tempfile
+import secrets
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from traitlets.config import Config
 
+import rnncourse
 from rnncourse.grading import collect, sandbox, template
-from rnncourse.grading.merge import Merger
-from rnncourse.grading.settings import Options
-from rnncourse.grading.worker import Task, failure, run_isolated
+from rnncourse.grading.job import GRADED, GradingSettings, SubmissionResult, SubmissionTask
+from rnncourse.grading.merge import MergeError, Merger
+from rnncourse.grading.submission import InfrastructureError, grade_submission
 
 CONFIG_FILE = "nbgrader_config.py"
+LOCK_FILE = ".rnncourse-grade.lock"
+
+
+class CourseBusyError(RuntimeError):
+    """Another ``rnncourse grade`` holds the course's grading lock."""
+
+
+class SandboxChoiceError(RuntimeError):
+    """``--sandbox auto`` found no bubblewrap: the instructor must choose explicitly."""
 
 
 @dataclass
 class GradeRun:
-    """What :func:`grade` did."""
+    """What :func:`grade` did.
+
+    Attributes:
+        graded: students graded (and merged) now.
+        failed: ``{student: reason}`` for submissions that cannot be graded (scored 0).
+        not_graded: ``{student: cause}`` for infrastructure faults left after the retries:
+            nothing was written for them; run again.
+        retried: ``{student: [causes]}`` of every retry.
+        skipped: students an earlier run finished with the same key.
+        scores: ``{student: (auto points, auto maximum)}`` of the graded ones.
+        notes: collection and run notes for the instructor.
+    """
 
     assignment: str
     mode: str
+    where: str = ""
     graded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    not_graded: dict[str, str] = field(default_factory=dict)
+    retried: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
-    results: dict[str, dict] = field(default_factory=dict)
+    scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    flagged: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     report: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
@@ -64,68 +103,102 @@ def load_course_config(course_dir: Path) -> Config:
     return config
 
 
-def _source_files(coursedir, assignment: str) -> dict[str, bytes]:
-    """The assignment's non-notebook source files (data, helper modules): no notebooks."""
-    from nbgrader.utils import find_all_files
-
-    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
-    if not source.is_dir():
-        return {}
-    files = {}
-    for name in find_all_files(str(source), [*coursedir.ignore, "*.ipynb"]):
-        path = Path(name)
-        if path.is_file() and not path.is_symlink():
-            files[path.relative_to(source).as_posix()] = path.read_bytes()
-    return files
-
-
-def _cleanup_stale_scratch() -> None:
-    """Remove scratch folders left by runs that were killed (their process is gone)."""
-    for path in Path(tempfile.gettempdir()).glob("rnncourse-grade-*"):
-        try:
-            pid = int(path.name.split("-")[2])
-        except (IndexError, ValueError):
-            continue
-        if path.stat().st_uid == os.geteuid() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _run_local(tasks: list[Task], jobs: int, scratch: str) -> Iterator[dict]:
-    from rnncourse.grading import zygote
-
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
-    finished = False
+@contextlib.contextmanager
+def course_lock(course_dir: Path) -> Iterator[None]:
+    """Hold the course's grading lock (an OS file lock, freed when the process ends)."""
+    path = Path(course_dir) / LOCK_FILE
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
     try:
-        futures = [pool.submit(run_isolated, task, scratch) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
-        finished = True
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        if not finished:  # interrupted: kill the children still running
-            zygote.close_shared()
-        pool.shutdown(wait=True)
-
-
-def _run_dask(tasks: list[Task], scheduler: str) -> Iterator[dict]:
-    from distributed import Client
-    from distributed import as_completed as dask_completed
-
-    from rnncourse.grading import zygote
-
-    with Client(scheduler) as client:
-        futures = [client.submit(run_isolated, task, None, key=f"grade-{task.student}-{task.key}",
-                                 pure=False, retries=0) for task in tasks]
         try:
-            for future in dask_completed(futures):
-                if future.status == "error":
-                    task = tasks[futures.index(future)]
-                    yield failure(task, f"dask task failed: {future.exception()!r}")
-                else:
-                    yield future.result()
-        finally:
-            client.cancel(futures)
-            client.run(zygote.close_shared)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise CourseBusyError(
+                f"another `rnncourse grade` is running on this course ({holder}); wait for it "
+                "to finish, or stop it, then run again") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since "
+                     f"{dt.datetime.now().isoformat(timespec='seconds')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def resolve_sandbox(choice: str) -> str:
+    """``auto`` is bubblewrap or an error; an explicit mode must work here."""
+    if choice == "auto":
+        if "bwrap" in sandbox.available_modes():
+            return "bwrap"
+        raise SandboxChoiceError(
+            "bubblewrap (bwrap) is not available, so student code cannot be isolated "
+            "properly. Install it (apt install bubblewrap), or choose explicitly: "
+            "--sandbox unshare (weaker) or --sandbox none (the student's code can read "
+            "everything the grader can)")
+    return sandbox.resolve_mode(choice)
+
+
+def course_secret(course_id: str, path: Path | None = None) -> bytes:
+    """The secret that seeds every student's hidden cases; created on first use.
+
+    Kept outside the repository: ``RNNCOURSE_SECRET_FILE``, else
+    ``$XDG_CONFIG_HOME/rnncourse/<course_id>.secret`` (mode 0600). Copy it to grade on
+    another machine with the same hidden cases.
+    """
+    if path is None:
+        env = os.environ.get("RNNCOURSE_SECRET_FILE")
+        config = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+        path = Path(env) if env else config / "rnncourse" / f"{course_id}.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def student_seed(secret: bytes, assignment: str, student: str) -> bytes:
+    """This student's hidden-case seed: reveals nothing about the secret or other students."""
+    return hmac.new(secret, f"{assignment}\0{student}".encode(), hashlib.sha256).digest()
+
+
+def _digest_files(paths: Iterable[Path], root: Path, h: hashlib._Hash) -> None:
+    for path in sorted(paths):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+
+
+def assignment_fingerprint(course_dir: Path, source_dir: Path, assignment: str,
+                           structure: str, settings: GradingSettings) -> str:
+    """What a grade depends on besides the submission: the package version, the grading
+    settings, the gradebook's cells, the assignment's source folder (hidden cases, data), its
+    suite and oracles, and the course configuration."""
+    h = hashlib.sha256(f"{rnncourse.__version__}|{settings!r}|{structure}".encode())
+    if source_dir.is_dir():
+        _digest_files((p for p in source_dir.rglob("*") if p.is_file()
+                       and "__pycache__" not in p.parts), source_dir, h)
+    package = Path(rnncourse.__file__).parent
+    _digest_files([p for p in (package / "suites" / f"{assignment}.py",
+                               package / "oracles" / f"{assignment}.py") if p.exists()],
+                  package, h)
+    config = course_dir / CONFIG_FILE
+    if config.exists():
+        h.update(config.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def resume_key(fingerprint: str, files: dict[str, bytes]) -> str:
+    """The key a rerun compares: the assignment's fingerprint and the submission's files."""
+    return f"{fingerprint}-{collect.digest(files)}"
+
+
+@dataclass
+class _Planned:
+    student: str
+    path: Path
+    attempts: int = 0
 
 
 def grade(
@@ -133,137 +206,239 @@ def grade(
     course_dir: Path = Path("."),
     *,
     submitted: Path | None = None,
-    zip_path: Path | None = None,
-    regexp: str = collect.DEFAULT_REGEXP,
     exchange: bool = False,
     students: Iterable[str] | None = None,
     jobs: int | None = None,
     scheduler: str | None = None,
+    security=None,
     db_url: str | None = None,
-    options: Options | None = None,
+    settings: GradingSettings | None = None,
+    sandbox_choice: str = "auto",
+    secret_file: Path | None = None,
     report_dir: Path | None = None,
     force: bool = False,
     retry_failed: bool = False,
+    retries: int = 2,
     progress: bool = True,
+    say=print,
 ) -> GradeRun:
     """Grade every submission of ``assignment``; see the module docstring.
 
     Args:
-        assignment: the nbgrader assignment name, e.g. ``"rnn_cell"``.
+        assignment: the nbgrader assignment, e.g. ``"rnn_cell"``.
         course_dir: nbgrader's course directory (holds ``nbgrader_config.py``).
-        submitted: folder in ``<student>/<assignment>/`` layout (default: the course's
-            ``submitted/``).
-        zip_path: an LMS download to collect first (nbgrader ``zip_collect``; ``regexp``
-            maps file names to student ids).
-        exchange: collect from nbgrader's exchange first (``nbgrader collect``).
-        students: grade only these student ids.
-        jobs: local worker processes (default: the number of cores).
-        scheduler: address of a Dask ``distributed`` scheduler (instead of local jobs).
-        db_url: the course gradebook (default: nbgrader's, ``sqlite:///<course>/gradebook.db``).
-        options: limits, sandbox mode and feedback (:class:`~rnncourse.grading.settings.Options`).
+        submitted: a folder in ``<student>/<assignment>/`` layout (default: the course's
+            ``submitted/``; an LMS download is collected into one by
+            :func:`rnncourse.grading.collect.collect_lms` first).
+        exchange: collect from nbgrader's exchange first.
+        students: grade only these students.
+        jobs: local worker processes (default: one per core).
+        scheduler: a Dask scheduler address instead (``tls://`` with ``security``).
+        db_url: the course gradebook (default: nbgrader's SQLite in the course).
+        settings: limits and feedback (the sandbox field is set from ``sandbox_choice``).
+        sandbox_choice: ``auto`` (bubblewrap), ``bwrap``, ``unshare`` or ``none``.
+        secret_file: the course secret (default: see :func:`course_secret`).
         report_dir: where the report goes (default ``<course>/grading-report/<assignment>``).
-        force: regrade submissions an earlier run finished.
-        retry_failed: regrade submissions that failed in an earlier run.
+        force: regrade what an earlier run finished; ``retry_failed``: also regrade failures.
+        retries: retries of an infrastructure fault per submission.
         progress: show a tqdm progress bar.
+        say: where messages for the instructor go.
     """
     started = time.monotonic()
-    if not scheduler:
-        from rnncourse.grading import zygote
+    course_dir = Path(course_dir).resolve()
+    with course_lock(course_dir):
+        return _grade(assignment, course_dir, started, locals())
 
-        zygote.shared()  # start it first: its imports overlap with the set-up below
+
+def _grade(assignment: str, course_dir: Path, started: float, args: dict) -> GradeRun:
+    import dataclasses
+
     from nbgrader.coursedir import CourseDirectory
     from tqdm import tqdm
 
-    options = options or Options()
-    course_dir = Path(course_dir).resolve()
+    mode = resolve_sandbox(args["sandbox_choice"])
+    settings = dataclasses.replace(args["settings"] or GradingSettings(), sandbox=mode)
     config = load_course_config(course_dir)
-    if db_url:
-        config.CourseDirectory.db_url = db_url
+    if args["db_url"]:
+        config.CourseDirectory.db_url = args["db_url"]
     coursedir = CourseDirectory(config=config)
-    db_url = coursedir.db_url
-    course_id = coursedir.course_id
-    mode = sandbox.resolve_mode(options.sandbox)
-    report_dir = Path(report_dir) if report_dir else course_dir / "grading-report" / assignment
+    db_url, course_id = coursedir.db_url, coursedir.course_id
+    report_dir = Path(args["report_dir"]) if args["report_dir"] else (
+        course_dir / "grading-report" / assignment)
+    run = GradeRun(assignment=assignment, mode=mode)
 
-    if zip_path is not None:
-        submitted = collect.collect_zip(course_dir, assignment, zip_path, regexp, config)
-    elif exchange:
+    submitted = args["submitted"]
+    if args["exchange"]:
         submitted = collect.collect_exchange(course_dir, assignment, config)
     submitted = Path(submitted) if submitted else Path(coursedir.submitted_directory)
     if not submitted.is_absolute():
         submitted = course_dir / submitted
-    submissions = collect.from_folder(submitted, assignment, students)
+    submissions = collect.from_folder(submitted, assignment, args["students"])
 
     with template.scripts_on_path():
         tpl = template.build_template(db_url, course_id, assignment)
         structure = template.structure_digest(db_url, course_id, assignment)
-        notebooks = template.notebook_names(db_url, course_id, assignment)
-    source_files = _source_files(coursedir, assignment)
+        notebooks = tuple(template.notebook_names(db_url, course_id, assignment))
+    source_dir = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    source_files = _source_files(coursedir, source_dir)
+    fingerprint = assignment_fingerprint(course_dir, source_dir, assignment, structure, settings)
+    secret = course_secret(course_id, args["secret_file"])
     merger = Merger(course_dir, db_url, course_id, assignment, report_dir,
                     {"autograded": coursedir.autograded_directory,
-                     "feedback": coursedir.feedback_directory})
+                     "feedback": coursedir.feedback_directory}, say=args["say"])
     journal = merger.journal()
     in_gradebook = merger.students_in_gradebook()
-    hide = sorted({str(course_dir), str(submitted.resolve()), str(report_dir.resolve())})
-    if db_url.startswith("sqlite:///"):
-        hide.append(str(Path(db_url[len("sqlite:///"):]).resolve()))
-    run = GradeRun(assignment=assignment, mode=mode)
 
-    tasks: list[Task] = []
-    early: list[dict] = []
-    for sub in submissions:
-        placeholder = Task(assignment, sub.student, course_id, "", notebooks, {}, {}, b"",
-                           {}, options)
+    def build(plan: _Planned) -> SubmissionTask | SubmissionResult:
         try:
-            files = collect.read_files(sub.path)
-        except collect.CollectError as exc:
-            early.append(failure(placeholder, f"could not read the submission: {exc}"))
-            continue
-        key = f"{structure}-{collect.digest(files)}"
-        done = journal.get(sub.student)
-        if done and not force and done.get("key") == key and (
-            (done["status"] == "graded" and sub.student in in_gradebook)
-            or (done["status"] == "failed" and not retry_failed)
-        ):
-            run.skipped.append(sub.student)
-            continue
-        tasks.append(Task(assignment, sub.student, course_id, key, notebooks, files,
-                          source_files, tpl, dict(config), options, hide))
+            files = collect.read_files(plan.path)
+        except collect.CollectError as error:
+            return SubmissionResult(assignment, plan.student, "", "failed",
+                                    reason=f"could not read the submission: {error}")
+        return SubmissionTask(
+            assignment, plan.student, course_id, resume_key(fingerprint, files), notebooks,
+            files, source_files, tpl, dict(config), student_seed(secret, assignment,
+                                                                 plan.student),
+            settings, merger.extension_minutes(plan.student))
 
-    _cleanup_stale_scratch()
-    scratch = tempfile.mkdtemp(prefix=f"rnncourse-grade-{os.getpid()}-")
-    os.chmod(scratch, 0o711)
+    pending: deque[_Planned] = deque()
+    for sub in submissions:
+        done = journal.get(sub.student)
+        if done and not args["force"]:
+            try:
+                key = resume_key(fingerprint, collect.read_files(sub.path))
+            except collect.CollectError:
+                key = None
+            finished = done.get("key") == key and (
+                (done["status"] == GRADED and sub.student in in_gradebook)
+                or (done["status"] != GRADED and not args["retry_failed"]))
+            if finished:
+                run.skipped.append(sub.student)
+                continue
+        pending.append(_Planned(sub.student, sub.path))
     run.phases["setup"] = time.monotonic() - started
-    bar = tqdm(total=len(tasks) + len(early), unit="submission", desc=f"grading {assignment}",
-               disable=not progress)
+
+    bar = tqdm(total=len(pending), unit="submission", desc=f"grading {assignment}",
+               disable=not args["progress"])
+    workers = None
     try:
-        stream: Iterable[dict]
-        if scheduler:
-            stream = _run_dask(tasks, scheduler) if tasks else []
-        else:
-            stream = _run_local(tasks, jobs or os.cpu_count() or 1, scratch) if tasks else []
-        for result in itertools.chain(early, stream):  # merge each as soon as it arrives
-            merger.merge(result)
-            run.results[result["student"]] = result
-            if result["status"] == "graded":
-                run.graded.append(result["student"])
-            else:
-                run.failed[result["student"]] = result["reason"]
-            bar.update(1)
-            bar.set_postfix(graded=len(run.graded), failed=len(run.failed),
-                            remaining=bar.total - bar.n)
+        if pending:
+            from rnncourse.grading.executor import Workers
+
+            workers = Workers(args["jobs"], args["scheduler"], args["security"])
+            run.where = workers.where
+            _drive(workers, pending, build, merger, run, bar, settings, len(notebooks),
+                   args["retries"])
     finally:
         bar.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+        if workers is not None:
+            workers.close()
+    run.phases["grading"] = time.monotonic() - started - run.phases["setup"]
 
     from rnncourse.grading.report import write_report
 
-    run.phases["grading"] = time.monotonic() - started - run.phases["setup"]
     report_started = time.monotonic()
-    stats = {"sandbox mode": mode, "graded now": len(run.graded), "failed now": len(run.failed),
+    stats = {"sandbox mode": mode, "where": run.where or "nothing to grade",
+             "graded now": len(run.graded), "failed now": len(run.failed),
+             "not graded (retry)": len(run.not_graded),
+             "retried": sum(len(v) for v in run.retried.values()),
              "skipped (done earlier)": len(run.skipped),
              "seconds": f"{time.monotonic() - started:.1f}"}
-    run.report = write_report(db_url, course_id, assignment, report_dir, stats)
+    run.report = write_report(db_url, course_id, assignment, report_dir, stats,
+                              not_graded=run.not_graded, retried=run.retried)
     run.phases["report"] = time.monotonic() - report_started
     run.seconds = time.monotonic() - started
     return run
+
+
+def _source_files(coursedir, source: Path) -> dict[str, bytes]:
+    """The assignment's non-notebook source files: ``hidden.py``, data; no notebooks."""
+    import fnmatch
+
+    if not source.is_dir():
+        return {}
+    skip = [p for p in coursedir.ignore if p != "hidden.py"]  # the judge needs hidden.py
+    files = {}
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if (not path.is_file() or path.is_symlink() or path.suffix == ".ipynb"
+                or any(fnmatch.fnmatch(part, pattern) for part in relative.parts
+                       for pattern in skip)):
+            continue
+        files[relative.as_posix()] = path.read_bytes()
+    return files
+
+
+def _drive(workers, pending: deque[_Planned], build, merger: Merger, run: GradeRun, bar,
+           settings: GradingSettings, notebooks: int, retries: int) -> None:
+    """Keep the executor busy, merge results as they come, retry infrastructure faults."""
+    window = workers.slots if workers.scheduler is None else 2 * workers.slots
+    deadline = settings.limits.deadline(notebooks) + 60.0  # + a worker's start-up
+    inflight: dict[Future, tuple[_Planned, float]] = {}
+
+    def fault(plan: _Planned, cause: str) -> None:
+        plan.attempts += 1
+        run.retried.setdefault(plan.student, []).append(cause)
+        if plan.attempts <= retries:
+            pending.appendleft(plan)
+        else:
+            run.not_graded[plan.student] = cause
+
+    while pending or inflight:
+        while pending and len(inflight) < window:
+            plan = pending.popleft()
+            task = build(plan)
+            if isinstance(task, SubmissionResult):
+                _finish(task, merger, run, bar)
+                continue
+            inflight[workers.submit(grade_submission, task)] = (plan, time.monotonic())
+        if not inflight:
+            continue
+        done, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
+        broken = False
+        for future in done:
+            plan, _ = inflight.pop(future)
+            try:
+                result = future.result()
+            except InfrastructureError as error:
+                fault(plan, f"grader error: {error}"[:500])
+            except BrokenProcessPool:
+                broken = True
+                fault(plan, "a grading worker process died")
+            except CancelledError:
+                fault(plan, "the task was cancelled")
+            except Exception as error:  # Dask: KilledWorker, lost connections...
+                fault(plan, f"{type(error).__name__}: {error}"[:500])
+            else:
+                _finish(result, merger, run, bar)
+        if broken:
+            workers.restart()
+        now = time.monotonic()
+        for future, (plan, since) in list(inflight.items()):
+            if now - since > deadline:
+                inflight.pop(future)
+                fault(plan, f"no result within {deadline:.0f} s: the worker was stopped")
+                workers.abandon(future)
+                if workers.scheduler is None:  # the pool's other tasks died with it
+                    for other, (other_plan, _) in list(inflight.items()):
+                        inflight.pop(other)
+                        pending.appendleft(other_plan)
+        bar.set_postfix(graded=len(run.graded), failed=len(run.failed),
+                        retrying=sum(1 for p in pending if p.attempts), refresh=False)
+
+
+def _finish(result: SubmissionResult, merger: Merger, run: GradeRun, bar) -> None:
+    try:
+        merger.merge(result)
+    except MergeError as error:
+        run.not_graded[result.student] = f"not merged: {error}"
+        bar.update(1)
+        return
+    if result.status == GRADED:
+        run.graded.append(result.student)
+        run.scores[result.student] = result.score()
+        if result.flags:
+            run.flagged[result.student] = result.flags
+    else:
+        run.failed[result.student] = result.reason or "failed"
+    bar.update(1)

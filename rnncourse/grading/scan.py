@@ -1,6 +1,7 @@
-"""Static scan of a submission's own code for constructs that tamper with grading.
+"""Static scan of a submission's own code for constructs that try to tamper with grading.
 
-The guard (:mod:`rnncourse.grading.guard`) undoes tampering at run time; this scan reads the
+No such construct can raise a score: the tests run in the judge, outside the student's
+process (:mod:`rnncourse.judge`). What is left is a signal of intent: this scan reads the
 code the student could edit (answer cells and cells they added, never the instructor's
 locked cells) and names what deserves a human look: patching modules or builtins, IPython
 hooks, introspection that reaches the grader's objects, file and process access, ``exec``.

@@ -162,10 +162,10 @@ class _Session:
             process.close()
             return None
         for cell in self.cells:
-            if self.starts > 1 and cell.index in self.verdict.cells \
-                    and self.verdict.cells[cell.index].error \
-                    and self.verdict.cells[cell.index].error.get("type") == "Timeout":
-                continue  # a cell that timed out once is not run again
+            earlier = self.verdict.cells.get(cell.index)
+            if earlier is not None and earlier.error and earlier.error.get("type") in {
+                    "Timeout", "Crash"}:
+                continue  # a cell that timed out or killed the process once is not rerun
             try:
                 run = process.exec_cell(cell.source, self.settings.cell_timeout)
             except (StudentTimeoutError, StudentCrashedError) as error:

@@ -5,7 +5,7 @@ pipes (requests in, replies out; :mod:`rnncourse.exercise.wire` frames), sends i
 notebook's code cells that are not tests, then calls the learner's functions with a deadline
 per request. The process sees only its own scratch folder and the allow-listed Python view of
 :mod:`rnncourse.judge.view`; it has no network, its own PID namespace, no capabilities and the
-resource limits of :class:`rnncourse.grading.settings.Limits`.
+resource limits of :class:`rnncourse.grading.job.Limits`.
 
 Everything that comes back is the learner's answer and is decoded without unpickling.
 Failures are typed: :class:`LearnerError` (the learner's code raised), :class:`StudentTimeoutError`

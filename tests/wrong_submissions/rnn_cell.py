@@ -9,10 +9,10 @@ from . import WrongSubmission
 _FORWARD_AND_ALL_GRADIENTS = {
     "test_rnn_step_forward": 2,
     "test_rnn_step_backward_inputs": 2,
-    "test_rnn_step_backward_params": 3,
+    "test_rnn_step_backward_params": 2,
     "test_rnn_forward": 2,
     "test_rnn_backward_inputs": 2,
-    "test_rnn_backward_params": 3,
+    "test_rnn_backward_params": 2,
 }
 
 WRONG_SUBMISSIONS = [
@@ -34,7 +34,7 @@ WRONG_SUBMISSIONS = [
     WrongSubmission(
         "db_hh_without_tanh_derivative",
         edits={"rnn_step_backward": ('"b_hh": da.sum(axis=0)', '"b_hh": dh_next.sum(axis=0)')},
-        lost={"test_rnn_step_backward_params": 3, "test_rnn_backward_params": 3},
+        lost={"test_rnn_step_backward_params": 2, "test_rnn_backward_params": 2},
     ),
     WrongSubmission(
         "transposed_W_hh_in_dh_prev",
@@ -42,7 +42,7 @@ WRONG_SUBMISSIONS = [
         lost={
             "test_rnn_step_backward_inputs": 2,
             "test_rnn_backward_inputs": 2,
-            "test_rnn_backward_params": 3,
+            "test_rnn_backward_params": 2,
         },
     ),
     WrongSubmission(
@@ -53,7 +53,7 @@ WRONG_SUBMISSIONS = [
                 "rnn_step_backward(dhs[:, t], caches[t])",
             )
         },
-        lost={"test_rnn_backward_inputs": 2, "test_rnn_backward_params": 3},
+        lost={"test_rnn_backward_inputs": 2, "test_rnn_backward_params": 2},
     ),
     WrongSubmission(
         "gradient_check_skips_biases",
