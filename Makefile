@@ -12,7 +12,7 @@ JB     := $(BIN)/jupyter-book
 BOOK_FLAGS := -W -n --keep-going
 PIP_QUIET := --quiet --disable-pip-version-check --no-input
 
-.PHONY: help setup book book-strict test lint pytest lab release audio bench clean pdf
+.PHONY: help setup book book-strict test lint pytest lab release audio bench clean pdf learner-edition
 
 help:
 	@echo "make book   set up .venv if needed, build the book with executed notebooks"
@@ -22,6 +22,7 @@ help:
 	@echo "make audio  regenerate the audio lessons (needs espeak-ng)"
 	@echo "make bench  run the benchmarks under benchmarks/"
 	@echo "make pdf    build the book and print it to one PDF (needs Debian's chromium)"
+	@echo "make learner-edition  write the learners' tree (no solutions, hidden tests or grading) to _build/learner-edition"
 
 $(STAMP): pyproject.toml constraints-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found. Install Python 3.11 (or run: make PYTHON=/path/to/python3.11 ...)" >&2; exit 1; }
@@ -67,6 +68,10 @@ pdf: setup
 	RNNCOURSE_REQUIRE_BROWSER=1 $(JB) build . $(BOOK_FLAGS)
 	@echo
 	@echo "The PDF is printed: $(CURDIR)/_build/html/rnn-course.pdf"
+
+# The learner edition (rnncourse.publish): plain Python is enough, no environment needed.
+learner-edition:
+	$(PYTHON) -m rnncourse.publish _build/learner-edition
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
