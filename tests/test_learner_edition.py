@@ -292,6 +292,24 @@ def test_a_classic_mistake_is_named_without_torch(edition: Path, tmp_path: Path)
     assert "CheckError: z and (1 - z) swapped" in result.stderr, result.stderr[-2000:]
 
 
+def test_rnncourse_data_imports_torch_only_for_the_loaders_that_need_it() -> None:
+    code = ("import sys\n"
+            "import rnncourse.data as data\n"
+            "from rnncourse.data import char_windows, load_sunspots, load_shakespeare\n"
+            "light = 'torch' in sys.modules\n"
+            "from rnncourse.data import ADDING_TRIVIAL_MSE, adding_problem\n"
+            "print(light, 'torch' in sys.modules, data.CharVocab.__module__,\n"
+            "      'adding_problem' in dir(data), ADDING_TRIVIAL_MSE == 1 / 6)\n"
+            "try:\n"
+            "    from rnncourse.data import no_such_name\n"
+            "except ImportError:\n"
+            "    print('ImportError')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120, check=True)
+    assert result.stdout.split() == ["False", "True", "rnncourse.data.text", "True", "True",
+                                     "ImportError"]
+
+
 def test_the_package_has_what_the_book_and_the_notebooks_import(edition: Path) -> None:
     """Every rnncourse module the chapters, the book's extensions and the exercises import."""
     text = "\n".join(p.read_text() for p in [*sorted((ROOT / "chapters").glob("*.md")),
