@@ -4,12 +4,13 @@ The same generated submissions (by default 20: correct, partial and broken ones)
 twice, each time in a fresh scratch course (never in the repository):
 
 1. ``nbgrader autograde rnn_cell --force`` (one process, one student after another);
-2. ``rnncourse grade rnn_cell --jobs N`` (isolated workers, sandboxed kernels).
+2. ``rnncourse grade rnn_cell --jobs N`` (the judge: the student's code in a bwrap sandbox
+   without torch, the tests and points outside it).
 
 It checks that both give identical scores per student and test cell (a submission that fails
 to grade counts 0), and reports the wall times, the throughput ratio and, from the workers'
-own timings, the per-submission overhead beyond executing the notebook (worker wall time
-minus the time from starting the kernel to the last cell). Prints a table and writes JSON
+own timings, the per-submission overhead beyond executing the notebook (wall time
+minus the time the student's process and the judge took). Prints a table and writes JSON
 (``benchmarks/results/grading.json``, also merged into ``benchmarks/results.json``).
 Timings depend on the machine's load: on a shared machine they are inflated, so report them
 with the load (printed).
@@ -137,12 +138,14 @@ def run_rnncourse(course: Path, jobs: int) -> tuple[float, dict[str, float]]:
 
 
 def worker_timings(course: Path) -> list[dict]:
+    """Each graded submission's timing (``setup``, ``autograde``, ``judge``, ``feedback``,
+    ``total`` seconds), from the run's result records."""
     folder = course / "grading-report" / ASSIGNMENT / "results"
     rows = []
     for path in sorted(folder.glob("*.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         timing = record.get("timing", {})
-        if record["status"] == "graded" and "execute" in timing:
+        if record["status"] == "graded" and "judge" in timing:
             rows.append({"student": record["student"], **timing})
     return rows
 
@@ -169,8 +172,8 @@ def main() -> None:
         b = read_scores(ours, subs)
         timings = worker_timings(ours)
     mismatches = {s: {"nbgrader": a[s], "rnncourse": b[s]} for s in subs if a[s] != b[s]}
-    # waiting for the zygote's start-up is a once-per-run cost, not a per-submission one
-    overhead = [t["worker_wall"] - t["execute"] - t.get("spawn_wait", 0.0) for t in timings]
+    # the grader's own cost per submission: everything but running the student's code
+    overhead = [t["total"] - t["judge"] for t in timings]
     no_feedback = [o - t.get("feedback", 0.0) for o, t in zip(overhead, timings, strict=True)]
     kinds: dict[str, int] = {}
     for kind, _ in subs.values():
@@ -192,12 +195,9 @@ def main() -> None:
         "overhead_without_feedback_html_mean": round(statistics.mean(no_feedback), 2),
         "feedback_html_seconds_mean": round(
             statistics.mean(t.get("feedback", 0.0) for t in timings), 2),
-        "execute_seconds_per_submission_mean": round(
-            statistics.mean(t["execute"] for t in timings), 2),
-        "kernel_start_seconds_mean": round(
-            statistics.mean(t["kernel_start"] for t in timings), 2),
+        "judge_seconds_per_submission_mean": round(
+            statistics.mean(t["judge"] for t in timings), 2),
         "rnncourse_phases_seconds": phases,
-        "spawn_wait_seconds_max": round(max(t.get("spawn_wait", 0.0) for t in timings), 2),
         "identical_scores": not mismatches,
         "mismatches": mismatches,
         "totals": {s: sum(b[s].values()) for s in subs},
@@ -220,9 +220,8 @@ def main() -> None:
          f"{result['overhead_seconds_per_submission_mean']:.2f} s / "
          f"{result['overhead_seconds_per_submission_max']:.2f} s"),
         ("  of which feedback HTML (mean)", f"{result['feedback_html_seconds_mean']:.2f} s"),
-        ("notebook execution per submission (mean)",
-         f"{result['execute_seconds_per_submission_mean']:.2f} s "
-         f"(kernel start {result['kernel_start_seconds_mean']:.2f} s)"),
+        ("student process + judge per submission (mean)",
+         f"{result['judge_seconds_per_submission_mean']:.2f} s"),
         ("rnncourse phases (set-up / grading / report)",
          " / ".join(f"{phases.get(k, 0):.1f} s" for k in ("setup", "grading", "report"))),
         ("identical scores", str(result["identical_scores"])),

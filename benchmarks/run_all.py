@@ -18,6 +18,7 @@ SCRIPTS = [
     ("adding.py", []),
     ("charlm.py", []),
     ("grading_bench.py", []),
+    ("similarity_bench.py", []),
     ("book_build.py", []),
     ("pdf_build.py", []),
     ("make_test.py", []),

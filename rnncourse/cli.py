@@ -149,11 +149,22 @@ def grade_command(
         typer.echo("error: --lms describes a --zip download", err=True)
         raise typer.Exit(1)
     security = None
+    tls_files = {"--tls-ca": tls_ca, "--tls-cert": tls_cert, "--tls-key": tls_key}
     if scheduler and scheduler.startswith("tls://"):
         from distributed.security import Security
 
+        missing = [flag for flag, value in tls_files.items()
+                   if not value or not Path(value).is_file()]
+        if missing:
+            typer.echo(f"error: a tls:// scheduler needs {', '.join(missing)} (PEM files: the "
+                       "cluster's CA certificate, this client's certificate and key)", err=True)
+            raise typer.Exit(1)
+
         security = Security(tls_ca_file=tls_ca, tls_client_cert=tls_cert,
                             tls_client_key=tls_key, require_encryption=True)
+    elif any(tls_files.values()):
+        typer.echo("error: --tls-ca/--tls-cert/--tls-key go with a tls:// --scheduler", err=True)
+        raise typer.Exit(1)
     try:
         limits = Limits(cell_timeout=cell_timeout, call_timeout=call_timeout,
                         notebook_timeout=notebook_timeout, memory_bytes=parse_size(memory))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from fixtures.grading.tiny import answered, make_course, submit
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
@@ -29,90 +29,6 @@ from rnncourse.grading.template import scripts_on_path
 pytestmark = pytest.mark.slow
 SETTINGS = GradingSettings(limits=Limits(cell_timeout=10, call_timeout=10, notebook_timeout=60,
                                          memory_bytes=2 * 1024**3))
-#: The tiny assignment's tests, kept beside its source notebook (a course's own suite).
-SUITE = """
-from rnncourse.suites import Suite
-
-SUITE = Suite("tiny", packages=("numpy",), course_files=("__init__.py",))
-
-
-@SUITE.test("test_add", level="one-liner", what="add adds", visible=[dict(a=1, b=2)])
-def add(t, a, b):
-    got = t.number(t.call("add", a, b), "add(a, b)")
-    t.require(got == a + b, f"add({a}, {b}) should be {a + b}, got {got}")
-"""
-HIDDEN_CASES = """
-def cases(rng):
-    return {"test_add": [dict(a=-5, b=5), dict(a=int(rng.integers(100)), b=3)]}
-"""
-CONFIG = """c = get_config()
-c.CourseDirectory.course_id = "tiny"
-c.CourseDirectory.ignore = ['.ipynb_checkpoints', '*.pyc', '__pycache__', 'hidden.py']
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "exercises"
-"""
-HIDDEN = 'assert add(-5, 5) == 0, "add(-5, 5) should be 0"'
-
-
-def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def source_notebook() -> nbformat.NotebookNode:
-    return new_notebook(cells=[
-        new_markdown_cell("# Tiny", metadata=_meta("intro", locked=True)),
-        new_code_cell("import math", metadata=_meta("setup", locked=True)),
-        new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n"
-                      "    ### END SOLUTION", metadata=_meta("answer", solution=True)),
-        new_code_cell("assert add(1, 2) == 3\n### BEGIN HIDDEN TESTS\n" + HIDDEN
-                      + "\n### END HIDDEN TESTS",
-                      metadata=_meta("test_add", grade=True, locked=True, points=1)),
-        new_markdown_cell("Addition commutes.", metadata=_meta(
-            "why", grade=True, solution=True, points=2)),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                "language": "python"}})
-
-
-def make_course(root: Path) -> Path:
-    """A course with the tiny assignment generated (gradebook and exercises/)."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    root.mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text(CONFIG, encoding="utf-8")
-    (root / "solutions" / "tiny").mkdir(parents=True)
-    nbformat.write(source_notebook(), root / "solutions" / "tiny" / "tiny.ipynb")
-    (root / "solutions" / "tiny" / "suite.py").write_text(SUITE, encoding="utf-8")
-    (root / "solutions" / "tiny" / "hidden.py").write_text(HIDDEN_CASES, encoding="utf-8")
-    config = load_course_config(root)
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    with scripts_on_path():
-        result = api.generate_assignment("tiny", force=True, create=True)
-    assert result["success"], result.get("log")
-    return root
-
-
-def answered(root: Path) -> nbformat.NotebookNode:
-    nb = nbformat.read(root / "exercises" / "tiny" / "tiny.ipynb", as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id == "answer":
-            cell.source = "def add(a, b):\n    return a + b"
-        elif grade_id == "why":
-            cell.source = "Because the order of the terms does not matter."
-    return nb
-
-
-def submit(root: Path, student: str, nb: nbformat.NotebookNode) -> None:
-    folder = root / "submitted" / student / "tiny"
-    folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, folder / "tiny.ipynb")
-
-
 def gradebook(root: Path) -> Gradebook:
     return Gradebook(f"sqlite:///{root / 'gradebook.db'}", "tiny")
 
@@ -159,19 +75,25 @@ def test_manual_answers_stay_gradable_in_formgrader(course: Path) -> None:
         grade_row.manual_score = 1.5
         grade_row.needs_manual_grade = False
         gb.find_comment("why", "tiny", "tiny", "ann").manual_comment = "Say why it commutes."
+        gb.find_submission_notebook("tiny", "tiny", "ben").flagged = True  # the grader's mark
         gb.db.commit()
     pages = generate_feedback(course, "tiny", "ann", config=config)
     text = text_of(pages[0])
     assert "Say why it commutes." in text and "2.5" in text
     assert "add(-5, 5)" not in text
 
-    # a forced regrade keeps the manual grade and asks for a review
+    # a forced regrade keeps the manual grade, the comment and the grader's flag, and asks
+    # for a review
     again = grade("tiny", course, jobs=1, settings=SETTINGS, progress=False, force=True)
     assert sorted(again.graded) == ["ann", "ben"]
     with gradebook(course) as gb:
         kept = gb.find_grade("why", "tiny", "tiny", "ann")
         assert kept.manual_score == 1.5 and kept.needs_manual_grade
         assert gb.find_submission("tiny", "ann").score == 2.5
+        comment = gb.find_comment("why", "tiny", "tiny", "ann").manual_comment
+        assert comment == "Say why it commutes."
+        assert gb.find_submission_notebook("tiny", "tiny", "ben").flagged  # kept
+        assert not gb.find_submission_notebook("tiny", "tiny", "ann").flagged
 
 
 def test_an_lms_zip_is_collected_and_graded(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 each sandbox mode lets a student's process see.
 
 The same four rnn_cell submissions (full marks, a partial one, an object whose ``__eq__`` is
-always true, the untouched release) are graded with ``--jobs 2`` (Python API), on a Dask
+always true, the untouched release; ``tests/fixtures/grading/runs.py``) are graded with
+``--jobs 2`` (Python API, the session's reference run), on a Dask
 ``LocalCluster`` (127.0.0.1, 2 worker processes) and with ``--jobs 1`` through the CLI, which
 is killed mid-run and rerun; the per-cell scores must be identical.
 """
@@ -22,65 +23,22 @@ from pathlib import Path
 import nbformat
 import pytest
 from fixtures.grading import crafted
+from fixtures.grading.runs import (
+    EXPECTED,
+    SETTINGS,
+    SOURCE,
+    cell_scores,
+    copy_course,
+    secret_path,
+)
 from nbgrader.api import Gradebook
 
-from rnncourse.assignments import scratch_course
 from rnncourse.grading import runner, sandbox
-from rnncourse.grading.job import GradingSettings, Limits
 from rnncourse.grading.runner import SandboxChoiceError, grade
-
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "solutions" / "rnn_cell" / "rnn_cell.ipynb"
-RELEASE = ROOT / "exercises" / "rnn_cell" / "rnn_cell.ipynb"
-SETTINGS = GradingSettings(limits=Limits(cell_timeout=20, call_timeout=20, notebook_timeout=120,
-                                         memory_bytes=2 * 1024**3))
-EXPECTED = {"full": crafted.FULL, "partial": crafted.WRONG_SCORE, "always_equal": 4.0,
-            "untouched": 0.0}
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif("bwrap" not in sandbox.available_modes(),
                                  reason="needs bubblewrap")]
-
-
-@pytest.fixture(scope="module")
-def template_course(tmp_path_factory) -> Path:
-    """A course with rnn_cell generated and four submissions; copied for each run."""
-    course = scratch_course(tmp_path_factory.mktemp("modes") / "course", ["rnn_cell"], ROOT)
-    src = nbformat.read(SOURCE, as_version=4)
-    release = nbformat.read(RELEASE, as_version=4)
-    builders = {"full": crafted.correct, "partial": crafted.wrong,
-                "always_equal": crafted.always_equal, "untouched": crafted.untouched}
-    for student, builder in builders.items():
-        crafted.write_submission(course / "submitted" / student / "rnn_cell",
-                                 builder(src, release))
-    (course.parent / "secret").write_text("a fixed course secret\n", encoding="utf-8")
-    return course
-
-
-def copy_course(template: Path, dest: Path) -> Path:
-    shutil.copytree(template, dest)
-    return dest
-
-
-def cell_scores(course: Path) -> dict[str, dict[str, float]]:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "rnn-course") as gb:
-        return {
-            s.student.id: {g.name: float(g.score) for nb in s.notebooks for g in nb.grades}
-            for s in gb.find_assignment("rnn_cell").submissions
-        }
-
-
-@pytest.fixture(scope="module")
-def reference(template_course: Path, tmp_path_factory) -> dict[str, dict[str, float]]:
-    """Per-cell scores of a ``--jobs 2`` run, students listed in reverse order."""
-    course = copy_course(template_course, tmp_path_factory.mktemp("jobs2") / "course")
-    run = grade("rnn_cell", course, jobs=2, settings=SETTINGS, progress=False,
-                students=["untouched", "always_equal", "partial", "full"],
-                secret_file=template_course.parent / "secret")
-    assert sorted(run.graded) == sorted(EXPECTED) and not run.failed and not run.not_graded
-    scores = cell_scores(course)
-    assert {s: sum(v.values()) for s, v in scores.items()} == EXPECTED
-    return scores
 
 
 def test_same_scores_on_a_dask_cluster(template_course: Path, reference, tmp_path: Path) -> None:
@@ -90,7 +48,7 @@ def test_same_scores_on_a_dask_cluster(template_course: Path, reference, tmp_pat
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         run = grade("rnn_cell", course, scheduler=cluster.scheduler_address, settings=SETTINGS,
-                    progress=False, secret_file=template_course.parent / "secret")
+                    progress=False, secret_file=secret_path(template_course))
         assert len(cluster.scheduler.workers) == 2  # our run closed nothing of the cluster
     assert sorted(run.graded) == sorted(EXPECTED) and not run.failed
     assert cell_scores(course) == reference
@@ -126,7 +84,7 @@ def test_killed_run_resumes_without_regrading_or_duplicates(template_course: Pat
     cmd = [sys.executable, "-m", "rnncourse", "grade", "rnn_cell", "--course", str(course),
            "--jobs", "1", "--quiet", "--cell-timeout", "20", "--call-timeout", "20",
            "--notebook-timeout", "120", "--memory", "2G",
-           "--secret-file", str(template_course.parent / "secret")]
+           "--secret-file", str(secret_path(template_course))]
     before = set(_processes_mentioning("spawn_main")) | set(
         _processes_mentioning("rnncourse-sub-"))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -196,7 +154,7 @@ def test_what_the_student_process_can_read_per_sandbox_mode(template_course: Pat
     crafted.write_submission(course / "submitted" / "snoop" / "rnn_cell",
                              crafted.walks_the_disk(src))
     run = grade("rnn_cell", course, jobs=1, settings=SETTINGS, sandbox_choice=mode,
-                progress=False, secret_file=template_course.parent / "secret")
+                progress=False, secret_file=secret_path(template_course))
     assert run.mode == mode and run.graded == ["snoop"]
     nb = nbformat.read(course / "autograded" / "snoop" / "rnn_cell" / "rnn_cell.ipynb",
                        as_version=4)
@@ -205,7 +163,41 @@ def test_what_the_student_process_can_read_per_sandbox_mode(template_course: Pat
     assert leaks, out[-2000:]
     assert sum(cell_scores(course)["snoop"].values()) == crafted.WRONG_SCORE
     print(f"\n[{mode}] the snooping submission found: {leaks.group(1)[:400]}")
-    if mode == "bwrap":
+    if mode in ("bwrap", "unshare"):  # unshare: other copies of a course stay readable
         assert leaks.group(1) == "[]"
     elif mode == "none":  # documented: it reads what the grader's user can read
         assert "hidden.py" in leaks.group(1) or "gradebook" in leaks.group(1)
+
+
+def test_dask_over_tls_with_certificates(template_course: Path, reference,
+                                         tmp_path: Path) -> None:
+    """``--scheduler tls://`` with the cluster's CA and a client certificate (README: Dask)."""
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    pems = Security.temporary()  # a throwaway CA-signed certificate, as PEM text
+    files = {}
+    for flag, pem in {"--tls-ca": pems.tls_ca_file, "--tls-cert": pems.tls_client_cert,
+                      "--tls-key": pems.tls_client_key}.items():
+        files[flag] = tmp_path / f"{flag.strip('-')}.pem"
+        files[flag].write_text(pem, encoding="utf-8")
+    course = copy_course(template_course, tmp_path / "course")
+    base = [sys.executable, "-m", "rnncourse", "grade", "rnn_cell", "--course", str(course),
+            "--quiet", "--student", "full", "--student", "partial", "--memory", "2G",
+            "--secret-file", str(secret_path(template_course))]
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                      dashboard_address=None, protocol="tls://", security=pems) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://")
+        no_certs = subprocess.run([*base, "--scheduler", address], capture_output=True,
+                                  text=True, timeout=60, check=False)
+        assert no_certs.returncode == 1
+        assert "needs --tls-ca, --tls-cert, --tls-key" in no_certs.stderr
+        done = subprocess.run(
+            [*base, "--scheduler", address,
+             *(part for flag, path in files.items() for part in (flag, str(path)))],
+            capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Dask at {address}" in done.stdout
+    scores = cell_scores(course)
+    assert scores == {s: reference[s] for s in ("full", "partial")}, done.stdout

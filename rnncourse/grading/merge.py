@@ -89,8 +89,16 @@ def _replace_dir(target: Path, files: dict[str, bytes]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _is_locked(error: Exception) -> bool:
-    return isinstance(error, OperationalError) and "locked" in str(error).lower()
+def _is_locked(error: BaseException | None) -> bool:
+    """SQLite's "database is locked", raised as is or wrapped by nbgrader (``InvalidEntry``
+    carries the original message)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if "database is locked" in str(error).lower() or (
+                isinstance(error, OperationalError) and "locked" in str(error).lower()):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 class Merger:

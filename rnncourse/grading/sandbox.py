@@ -61,7 +61,7 @@ _ETC_FILES = (
     "/etc/mime.types",
     "/etc/fonts",
 )
-_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/opt")
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/opt")
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -227,7 +227,7 @@ def bwrap_base_args() -> list[str]:
     files of ``/etc`` read-only, fresh ``/proc``, ``/dev`` and ``/tmp``; nothing else."""
     args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-all",
             "--cap-drop", "ALL", "--hostname", "grader"]
-    for path in _SYSTEM_DIRS:
+    for path in SYSTEM_DIRS:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
@@ -291,7 +291,7 @@ class SandboxPlan:
     def _bwrap_args(self) -> list[str]:
         args = bwrap_base_args()
         for path in sorted({*python_roots(), *self.ro_paths}):
-            if not any(path == s or path.startswith(s + "/") for s in _SYSTEM_DIRS):
+            if not any(path == s or path.startswith(s + "/") for s in SYSTEM_DIRS):
                 args += ["--ro-bind", path, path]
         root = str(self.dirs.root)
         args += ["--bind", root, root, "--chdir", str(self.dirs.work)]

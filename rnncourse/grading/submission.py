@@ -31,6 +31,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -346,18 +347,25 @@ def _feedback(cfg, course: Path, task: SubmissionTask, notes: list[str]) -> dict
     return {f"feedback/{p.name}": p.read_bytes() for p in sorted(out.glob("*.html"))}
 
 
+#: One submission at a time per process: nbgrader's converters set and unset process-wide
+#: state (``os.environ["NBGRADER_EXECUTION"]``, logging handlers), so the threads of a Dask
+#: worker started with several threads take turns. Run workers with ``--nthreads 1``.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def grade_submission(task: SubmissionTask, scratch_root: Path | None = None) -> SubmissionResult:
     """Grade ``task``; see the module docstring. Raises :class:`InfrastructureError`."""
-    started = time.monotonic()
-    root = Path(tempfile.mkdtemp(prefix="rnncourse-sub-", dir=scratch_root))
-    try:
-        return _grade(task, root, started)
-    except InfrastructureError:
-        raise
-    except Exception as error:  # the machinery, not the submission: the runner retries
-        raise InfrastructureError(f"{type(error).__name__}: {error}") from error
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with _ONE_AT_A_TIME:
+        started = time.monotonic()
+        root = Path(tempfile.mkdtemp(prefix="rnncourse-sub-", dir=scratch_root))
+        try:
+            return _grade(task, root, started)
+        except InfrastructureError:
+            raise
+        except Exception as error:  # the machinery, not the submission: the runner retries
+            raise InfrastructureError(f"{type(error).__name__}: {error}") from error
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _grade(task: SubmissionTask, root: Path, started: float) -> SubmissionResult:

@@ -205,7 +205,7 @@ def judge(suite: Suite, hidden: ModuleType | None, cells: Sequence[CodeCell], *,
     from rnncourse.oracles import ask
 
     verdict = NotebookVerdict()
-    view = StudentView(suite.packages, suite.course_files)
+    view = StudentView(suite.packages, suite.course_files, suite.hide)
     drawn = hidden_cases(hidden, hidden_rng(suite.assignment, student_id, settings.secret))
     session = _Session(root, view, settings, cells, verdict, data_files or {})
     deadline = time.monotonic() + settings.notebook_timeout

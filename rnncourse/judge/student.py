@@ -170,7 +170,8 @@ class StudentProcess:
         limits = {"as": self.limits.memory_bytes, "cpu": self.limits.cpu_seconds,
                   "fsize": self.limits.file_bytes, "nproc": self.limits.processes, "core": 0}
         plan = sandbox.SandboxPlan(self.mode, dirs, limits,
-                                   hide=self.view.hidden_paths() + views.base_site_packages(),
+                                   hide=[*self.view.hidden_paths(), *views.base_site_packages(),
+                                         *views.private_paths()],
                                    launcher=dirs.run / "launch.py")
         if self.mode != "bwrap":
             return plan.wrap(inner)

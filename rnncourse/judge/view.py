@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata as metadata
+import os
 import re
 import sys
 import sysconfig
@@ -88,10 +89,13 @@ class StudentView:
     Attributes:
         packages: distributions (closed under their requirements).
         course_files: paths inside the ``rnncourse`` package (files or folders).
+        hide: files inside an allowed package that stay out of reach all the same (paths
+            relative to site-packages, e.g. the held-out play of a data package).
     """
 
     packages: tuple[str, ...]
     course_files: tuple[str, ...]
+    hide: tuple[str, ...] = ()
 
     def site_binds(self) -> list[tuple[str, str]]:
         """``(source, destination)`` pairs that build the site directory in bwrap mode."""
@@ -104,18 +108,22 @@ class StudentView:
             if not source.exists():
                 raise FileNotFoundError(f"rnncourse/{relative} does not exist")
             binds.append((str(source), f"{SITE_MOUNT}/rnncourse/{relative}"))
+        for relative in self.hide:  # an empty file over each hidden one, after the binds
+            if not (site / relative).is_file():
+                raise FileNotFoundError(f"{relative} is not a file in {site}")
+            binds.append(("/dev/null", f"{SITE_MOUNT}/{relative}"))
         return binds
 
     def hidden_paths(self) -> list[str]:
         """Paths to cover with empty mounts in unshare mode: every other entry of
-        site-packages and of the ``rnncourse`` package."""
+        site-packages and of the ``rnncourse`` package, and the ``hide`` files."""
         site = site_packages()
         allowed = set(site_entries(tuple(self.packages)))
         hide = [str(p) for p in sorted(site.iterdir()) if p.name not in allowed]
         package = course_package()
         tops = {Path(r).parts[0] for r in self.course_files}
         hide += [str(p) for p in sorted(package.iterdir()) if p.name not in tops]
-        return hide
+        return hide + [str(site / relative) for relative in self.hide]
 
 
 def interpreter() -> tuple[str, list[str]]:
@@ -130,3 +138,21 @@ def base_site_packages() -> list[str]:
     """The base installation's own site-packages (covered: it is not the course's view)."""
     paths = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
     return sorted({paths["purelib"], paths["platlib"]})
+
+
+def private_paths() -> list[str]:
+    """What ``unshare`` mode also covers (the student process keeps its own folder and the
+    Python it runs): the temporary directory (every worker's grading scratch), the home
+    directory, the working directory and the repository holding an editable install of
+    ``rnncourse`` (the instructor's course, in development). System folders and ``/`` are
+    never covered. Other copies of a course elsewhere on the disk stay readable: use bwrap."""
+    import tempfile
+
+    from rnncourse.grading.sandbox import SYSTEM_DIRS
+
+    candidates = {tempfile.gettempdir(), str(Path.home()), os.getcwd(),
+                  str(course_package().parent)}
+    return sorted(
+        path for path in candidates
+        if path != "/" and not any(s == path or s.startswith(path.rstrip("/") + "/")
+                                   for s in SYSTEM_DIRS))

