@@ -19,6 +19,7 @@ SCRIPTS = [
     ("charlm.py", []),
     ("grading_bench.py", []),
     ("similarity_bench.py", []),
+    ("learner_env.py", []),
     ("book_build.py", []),
     ("pdf_build.py", []),
     ("make_test.py", []),

@@ -197,6 +197,18 @@ def grade_command(
         raise typer.Exit(2)
 
 
+@app.command("publish")
+def publish_command(
+    dest: str = typer.Argument(..., help="Folder to write the learner edition to."),
+    branch: str = typer.Option(None, "--branch", help="Also commit it as this git branch."),
+    root: str = typer.Option(".", "--root", help="The instructor repository."),
+) -> None:
+    """Write the learner edition (no solutions, hidden tests or grading) to DEST."""
+    from rnncourse.publish import command
+
+    command(dest, branch=branch, root=root)
+
+
 # --- similarity (owner: similarity report) --------------------------------------------------
 
 

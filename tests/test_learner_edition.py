@@ -554,3 +554,15 @@ def test_the_learner_editions_book_builds_strictly(edition: Path, tmp_path: Path
     for name in NAMES:
         assert (html / "exercises" / name / f"{name}.html").is_file()
     assert not list(html.rglob("hidden*")) and not (html / "solutions").exists()
+
+
+def test_the_cli_writes_the_learner_edition(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rnncourse.cli import app
+
+    dest = tmp_path / "edition"
+    result = CliRunner().invoke(app, ["publish", str(dest), "--root", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    assert (dest / "exercises").is_dir() and not (dest / "solutions").exists()
+    assert not list(dest.rglob("hidden.py")) and not (dest / "rnncourse" / "grading").exists()
