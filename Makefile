@@ -41,10 +41,14 @@ book: setup
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 
+# Two pytest workers, one test file each at a time: most test files run one process at a
+# time (a notebook, a kernel), so the two cores of a CI machine are used together.
+PYTEST_WORKERS ?= 2
+
 test: setup
 	$(BIN)/ruff check .
 	$(JB) build . $(BOOK_FLAGS)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
