@@ -48,7 +48,7 @@ PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check .
 	$(JB) build . $(BOOK_FLAGS)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30
 
 lint: setup
 	$(BIN)/ruff check .

@@ -77,8 +77,10 @@ def test_publishing_workflow_builds_with_the_makefile() -> None:
     workflow = load_yaml(ROOT / ".github/workflows/book.yml")
     steps = workflow["jobs"]["build"]["steps"]
     assert any("make book" in step.get("run", "") for step in steps)
+    # the instructor's repository publishes its learner edition's book, never its own tree
+    assert any("make learner-edition" in step.get("run", "") for step in steps)
     assert any(
-        step.get("with", {}).get("path") == "_build/html"
+        step.get("with", {}).get("path") == "${{ steps.tree.outputs.dir }}/_build/html"
         for step in steps
         if "upload-pages-artifact" in step.get("uses", "")
     )

@@ -346,8 +346,11 @@ INSTRUCTOR_PLUGINS = {"@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:
 
 
 def test_make_lab_enables_only_nbgrader_learner_tools(edition: Path) -> None:
-    dry = subprocess.run(["make", "-n", "-o", ".venv/.lab", "lab"], cwd=edition,
-                         capture_output=True, text=True, check=True).stdout.strip()
+    # under `make test` the parent make's MAKEFLAGS/MAKELEVEL would add "make[1]:" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.lab", "lab"],
+                         cwd=edition, env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
     words = shlex.split(dry.splitlines()[-1])
     assigned = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_]+=", w))
     assert words[len(assigned):] == [".venv/bin/jupyter", "lab", "--notebook-dir=exercises"]
