@@ -24,6 +24,7 @@ import psutil
 import pytest
 from fixtures.grading.runs import (
     EXPECTED,
+    SANDBOXED_GRADING,
     SETTINGS,
     cell_scores,
     copy_course,
@@ -32,12 +33,10 @@ from fixtures.grading.runs import (
 )
 from nbgrader.api import Gradebook
 
-from rnncourse.grading import merge, sandbox
+from rnncourse.grading import merge
 from rnncourse.grading.runner import CourseBusyError, course_lock, grade
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif("bwrap" not in sandbox.available_modes(),
-                                 reason="needs bubblewrap")]
+pytestmark = SANDBOXED_GRADING
 TEST_CELLS = 8  # rnn_cell's graded test cells
 
 

@@ -14,15 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from fixtures.grading.runs import SANDBOXED_GRADING
 from fixtures.grading.tiny import answered, make_course, submit
 from nbformat.v4 import new_markdown_cell
 
-from rnncourse.grading import sandbox
-
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif("bwrap" not in sandbox.available_modes(),
-                                 reason="needs bubblewrap")]
+pytestmark = SANDBOXED_GRADING
 NOTES_BYTES = 512 * 1024
 
 GRADE_AND_REPORT_PEAK = """

@@ -25,6 +25,7 @@ import pytest
 from fixtures.grading import crafted
 from fixtures.grading.runs import (
     EXPECTED,
+    SANDBOXED_GRADING,
     SETTINGS,
     SOURCE,
     cell_scores,
@@ -36,9 +37,7 @@ from nbgrader.api import Gradebook
 from rnncourse.grading import runner, sandbox
 from rnncourse.grading.runner import SandboxChoiceError, grade
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif("bwrap" not in sandbox.available_modes(),
-                                 reason="needs bubblewrap")]
+pytestmark = SANDBOXED_GRADING
 
 
 def test_same_scores_on_a_dask_cluster(template_course: Path, reference, tmp_path: Path) -> None:
