@@ -162,7 +162,7 @@ def test_what_the_student_process_can_read_per_sandbox_mode(template_course: Pat
     assert leaks, out[-2000:]
     assert sum(cell_scores(course)["snoop"].values()) == crafted.WRONG_SCORE
     print(f"\n[{mode}] the snooping submission found: {leaks.group(1)[:400]}")
-    if mode in ("bwrap", "unshare"):  # unshare: other copies of a course stay readable
+    if mode in ("bwrap", "unshare"):  # unshare covers every top-level folder but the system
         assert leaks.group(1) == "[]"
     elif mode == "none":  # documented: it reads what the grader's user can read
         assert "hidden.py" in leaks.group(1) or "gradebook" in leaks.group(1)

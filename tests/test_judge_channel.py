@@ -158,3 +158,30 @@ def test_a_crash_and_the_memory_limit_are_named(process) -> None:
     q = process(memory_bytes=1024**3)
     run = q.exec_cell("x = bytearray(2 * 1024**3)", timeout=60)
     assert not run.ok and run.error["type"] == "MemoryError"
+
+
+def test_unshare_covers_everything_outside_the_system_directories(tmp_path: Path) -> None:
+    """In unshare mode a copy of the course anywhere outside the system folders is covered (the
+    clean-clone CI found the developer's checkout under /work readable while it graded its own)."""
+    from rnncourse.judge.view import private_paths
+
+    for name in ("usr", "etc", "proc", "home", "work", "srv", "var"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("a top-level file\n")
+    covered = private_paths(str(tmp_path))
+    assert {os.path.basename(p) for p in covered} >= {"home", "work", "srv", "var", "notes.txt"}
+    assert not {os.path.basename(p) for p in covered} & {"usr", "etc", "proc"}
+
+
+def test_unshare_covers_the_course_repository_and_the_temporary_directory() -> None:
+    import tempfile
+
+    from rnncourse.judge.view import course_package, private_paths
+
+    covered = private_paths()
+
+    def is_covered(path: str) -> bool:
+        return any(path == c or path.startswith(c.rstrip("/") + "/") for c in covered)
+
+    assert is_covered(str(course_package().parent))
+    assert is_covered(os.path.realpath(tempfile.gettempdir()))

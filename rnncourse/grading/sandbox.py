@@ -19,10 +19,11 @@ transport), so that it needs no network at all.
 ``unshare``
     util-linux ``unshare``: new mount, PID and network namespaces (plus a user namespace when
     the grader is not root). Before the kernel starts, empty read-only file systems are
-    mounted over a deny-list: the course directory (except its virtual environment and the
-    ``rnncourse`` package), the grading scratch, the submissions, the report folder, the home
-    directory and the temporary directories. System files stay readable. No network. When the
-    grader runs as root, the kernel runs as ``nobody``.
+    mounted over every top-level directory except the system ones, ``/etc``, ``/proc``,
+    ``/dev`` and ``/sys`` (:func:`rnncourse.judge.view.private_paths`), keeping only the
+    kernel's own folder and the Python it runs below them: the course, other copies of it, the
+    grading scratch, the submissions and home directories are out of reach. ``/etc`` stays
+    readable. No network. When the grader runs as root, the kernel runs as ``nobody``.
 ``none``
     No namespaces: separate working directory, scrubbed environment and rlimits only, and the
     kernel runs as ``nobody`` when the grader runs as root (then the grading scratch, which is

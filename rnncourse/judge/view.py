@@ -8,7 +8,8 @@ they require, and the files of the ``rnncourse`` package its set-up cells import
 for a numpy assignment torch, :mod:`rnncourse.reference`, :mod:`rnncourse.checks` and the other
 course modules that compute graded quantities are not on the student's file system at all.
 In ``unshare`` mode everything else of the environment's site-packages and of ``rnncourse`` is
-covered by empty mounts instead.
+covered by empty mounts instead, and so is everything outside the system directories
+(:func:`private_paths`).
 """
 
 from __future__ import annotations
@@ -140,19 +141,27 @@ def base_site_packages() -> list[str]:
     return sorted({paths["purelib"], paths["platlib"]})
 
 
-def private_paths() -> list[str]:
-    """What ``unshare`` mode also covers (the student process keeps its own folder and the
-    Python it runs): the temporary directory (every worker's grading scratch), the home
-    directory, the working directory and the repository holding an editable install of
-    ``rnncourse`` (the instructor's course, in development). System folders and ``/`` are
-    never covered. Other copies of a course elsewhere on the disk stay readable: use bwrap."""
+#: Top-level directories that ``unshare`` mode leaves readable: the system (as in bwrap mode,
+#: which binds the same ones), ``/etc`` and the kernel's own pseudo file systems.
+READABLE_TOP_LEVEL = ("/etc", "/proc", "/dev", "/sys")
+
+
+def private_paths(root: str = "/") -> list[str]:
+    """What ``unshare`` mode also covers: every top-level entry of ``root`` other than the
+    system directories and :data:`READABLE_TOP_LEVEL` (``/home``, ``/root``, ``/tmp``, ``/var``,
+    ``/srv``, ``/mnt``, a checkout under ``/work`` ...), and the temporary directory wherever it
+    is. The launcher keeps what the student process needs below a covered path (its own
+    folder, the Python it runs): it covers the siblings on the way down instead. So the course,
+    every other copy of it on the disk, home directories and every grading scratch are out of
+    reach, as in bwrap mode; unlike bwrap, ``/etc`` stays readable whole."""
     import tempfile
 
     from rnncourse.grading.sandbox import SYSTEM_DIRS
 
-    candidates = {tempfile.gettempdir(), str(Path.home()), os.getcwd(),
-                  str(course_package().parent)}
-    return sorted(
-        path for path in candidates
-        if path != "/" and not any(s == path or s.startswith(path.rstrip("/") + "/")
-                                   for s in SYSTEM_DIRS))
+    readable = {*SYSTEM_DIRS, *READABLE_TOP_LEVEL}
+    covered = {os.path.join(root, entry) for entry in os.listdir(root)
+               if "/" + entry not in readable}
+    tmp = os.path.realpath(tempfile.gettempdir())
+    if not any(tmp == s or tmp.startswith(s.rstrip("/") + "/") for s in readable):
+        covered.add(tmp)
+    return sorted(covered)
