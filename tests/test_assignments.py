@@ -2,8 +2,9 @@
 
 Parametrised over the assignments whose ``solutions/<name>/<name>.ipynb`` exists. Every
 nbgrader run happens in a scratch course under pytest's tmp dir (never in the repository).
-All notebooks of one assignment (solution, untouched release, wrong submissions) are graded
-once, in one scratch course, and shared by the tests below.
+All notebooks of one assignment are graded once and shared by the tests below: the wrong
+submissions by ``rnncourse grade`` (the judge), the solution and the untouched release by plain
+``nbgrader autograde``.
 """
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ from rnncourse.assignments import (
     available,
     canonical_notebook,
     generate,
+    read_scores,
     scratch_course,
 )
+from rnncourse.grading.job import GradingSettings, Limits
+from rnncourse.grading.runner import grade
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = available(ROOT)
+JUDGE_SETTINGS = GradingSettings(limits=Limits(cell_timeout=240, notebook_timeout=600,
+                                               memory_bytes=4 * 1024**3))
 WRONG = [(name, wrong) for name in NAMES for wrong in load(name)]
 
 
@@ -54,28 +60,33 @@ def auto_graded(name: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Callable[[str], dict[str, dict]]:
-    """``graded(name)[student] -> scores``: every notebook of ``name`` graded once."""
+    """``graded(name)[student] -> scores``: every notebook of ``name`` graded once.
+
+    The wrong submissions are graded the way instructors grade, by ``rnncourse grade`` (the
+    judge, one run for all of them); the solution and the untouched release by plain
+    ``nbgrader autograde`` too, which must give full marks and zero as well.
+    """
     cache: dict[str, dict[str, dict]] = {}
 
     def get(name: str) -> dict[str, dict]:
         if name not in cache:
             tmp = tmp_path_factory.mktemp(name)
             course = scratch_course(tmp / "course", [name], ROOT)
-            notebooks = {
-                "solution": assignments.source_notebook(name, ROOT),
-                "untouched": course / "exercises" / name / f"{name}.ipynb",
-            }
-            source = nbformat.read(notebooks["solution"], as_version=4)
+            judged = tmp / "judged"
+            shutil.copytree(course, judged)
+            source = nbformat.read(assignments.source_notebook(name, ROOT), as_version=4)
             for wrong in load(name):
-                path = tmp / "wrong" / f"{wrong.name}.ipynb"
-                path.parent.mkdir(exist_ok=True)
-                nbformat.write(apply(source, wrong), path)
-                notebooks[wrong.name] = path
-            cache[name] = {
-                student: autograde(course, name, student, path)
-                for student, path in notebooks.items()
-            }
-            renamed = nbformat.read(notebooks["untouched"], as_version=4)
+                folder = judged / "submitted" / wrong.name / name
+                folder.mkdir(parents=True)
+                nbformat.write(apply(source, wrong), folder / f"{name}.ipynb")
+            run = grade(name, judged, jobs=1, settings=JUDGE_SETTINGS, progress=False)
+            assert not run.failed and not run.not_graded, (run.failed, run.not_graded)
+            cache[name] = {w.name: read_scores(judged, name, w.name) for w in load(name)}
+            cache[name]["solution"] = autograde(
+                course, name, "solution", assignments.source_notebook(name, ROOT))
+            cache[name]["untouched"] = autograde(
+                course, name, "untouched", course / "exercises" / name / f"{name}.ipynb")
+            renamed = nbformat.read(course / "exercises" / name / f"{name}.ipynb", as_version=4)
             first_test = next(c for c in renamed.cells if nbgrader_meta(c).get("grade"))
             first_test.metadata["nbgrader"]["grade_id"] += "_renamed"
             nbformat.write(renamed, tmp / "renamed.ipynb")

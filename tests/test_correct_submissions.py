@@ -153,8 +153,10 @@ def test_plain_nbgrader_gives_the_same_scores(name: str, pool_scores,
     assert ours == plain
 
 
-#: On Dask: the torch assignment whose correct submissions the old in-kernel guard marked down
-#: (the other assignments' Dask path is the same code: tests/test_grading_modes.py, _faults.py).
+#: On Dask: the independent correct submissions of the torch assignment whose correct work the
+#: old in-kernel guard marked down (the solution and the untouched release are graded by the
+#: pool above; the other assignments' Dask path is the same code: tests/test_grading_modes.py,
+#: tests/test_grading_faults.py).
 DASK_NAMES = ["sequence_models"]
 
 
@@ -167,12 +169,16 @@ def test_correct_work_scores_full_marks_on_a_dask_cluster(template: Path, pool_s
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         for name in DASK_NAMES:
+            independent = [c.name for c in load(name)]
             run = grade(name, course, scheduler=cluster.scheduler_address, settings=SETTINGS,
-                        progress=False)
-            assert not run.failed, f"{name}: {run.failed}"
+                        progress=False, students=independent)
+            assert sorted(run.graded) == sorted(independent) and not run.failed, run.failed
             scores = gradebook_scores(course, name)
-            check_scores(name, scores, "rnncourse grade on Dask")
-            assert scores == pool_scores[name]["scores"]
+            pool = pool_scores[name]["scores"]
+            assert {s: scores[s] for s in independent} == {s: pool[s] for s in independent}
+            for student in independent:
+                got, flagged = scores[student]
+                assert got == auto_points(name) and not flagged, (student, got, flagged)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,10 +1,10 @@
-"""The grader streams results: grading 200 submissions needs no more memory than grading 20.
+"""The grader streams results: grading 100 submissions needs no more memory than grading 10.
 
-Each generated submission of the tiny assignment carries half a megabyte of the student's own
+Each generated submission of the tiny assignment carries two megabytes of the student's own
 notes, so a grader that held every result (the autograded notebook) until the end would grow by
-about 100 MB over 200 submissions (no feedback pages, for time: they would only add to it).
-The grader runs in its own process, which reports its peak resident set size (``ru_maxrss``;
-the worker processes are not counted).
+about 180 MB more over 100 submissions than over 10 (no feedback pages, for time: they would
+only add to it). The grader runs in its own process, which reports its peak resident set
+size (``ru_maxrss``; the worker processes are not counted).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fixtures.grading.tiny import answered, make_course, submit
 from nbformat.v4 import new_markdown_cell
 
 pytestmark = SANDBOXED_GRADING
-NOTES_BYTES = 512 * 1024
+NOTES_BYTES = 2 * 1024 * 1024
 
 GRADE_AND_REPORT_PEAK = """
 import json, resource, sys
@@ -53,10 +53,10 @@ def peak_for(n: int, root: Path) -> dict:
 
 
 def test_peak_memory_does_not_grow_with_the_number_of_submissions(tmp_path: Path) -> None:
-    few = peak_for(20, tmp_path / "few")
-    many = peak_for(200, tmp_path / "many")
-    assert few["graded"] == 20 and many["graded"] == 200, (few, many)
+    few = peak_for(10, tmp_path / "few")
+    many = peak_for(100, tmp_path / "many")
+    assert few["graded"] == 10 and many["graded"] == 100, (few, many)
     ratio = many["peak_kib"] / few["peak_kib"]
-    print(f"\ngrader peak RSS: 20 submissions {few['peak_kib'] / 1024:.0f} MiB, "
-          f"200 submissions {many['peak_kib'] / 1024:.0f} MiB, ratio {ratio:.2f}")
+    print(f"\ngrader peak RSS: 10 submissions {few['peak_kib'] / 1024:.0f} MiB, "
+          f"100 submissions {many['peak_kib'] / 1024:.0f} MiB, ratio {ratio:.2f}")
     assert ratio <= 1.5
