@@ -124,7 +124,29 @@ class Merger:
         self.state_dir = Path(state_dir)
         (self.state_dir / "results").mkdir(parents=True, exist_ok=True)
         self.say = say
+        self._gradebook: Gradebook | None = None
         self._protect_sqlite()
+
+    def gradebook(self) -> Gradebook:
+        """The course gradebook, opened once per run: one SQLAlchemy engine, whose compiled
+        statements and checked schema serve every submission (each merge is still its own
+        transaction)."""
+        if self._gradebook is None:
+            self._gradebook = Gradebook(self.db_url, self.course_id)
+        return self._gradebook
+
+    def close(self) -> None:
+        """Close the gradebook (the next call opens it again)."""
+        if self._gradebook is not None:
+            gradebook, self._gradebook = self._gradebook, None
+            with contextlib.suppress(Exception):
+                gradebook.close()
+
+    def __enter__(self) -> Merger:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def _protect_sqlite(self) -> None:
         """A local SQLite gradebook readable by its owner only (it holds hidden tests)."""
@@ -149,22 +171,24 @@ class Merger:
 
     def students_in_gradebook(self) -> set[str]:
         """Students with a submission of the assignment in the course gradebook."""
-        with Gradebook(self.db_url, self.course_id) as gb:
-            try:
-                assignment = gb.find_assignment(self.assignment)
-            except MissingEntry:
-                return set()
-            return {s.student.id for s in assignment.submissions}
+        gb = self.gradebook()
+        try:
+            return {s.student.id for s in gb.find_assignment(self.assignment).submissions}
+        except MissingEntry:
+            return set()
+        finally:
+            gb.db.commit()  # end the read transaction: another program may write meanwhile
 
     def extension_minutes(self, student: str) -> float | None:
         """The student's extension for this assignment in the course gradebook, if any."""
-        with Gradebook(self.db_url, self.course_id) as gb:
-            try:
-                submission = gb.find_submission(self.assignment, student)
-            except MissingEntry:
-                return None
-            extension = submission.extension
-            return extension.total_seconds() / 60 if extension else None
+        gb = self.gradebook()
+        try:
+            extension = gb.find_submission(self.assignment, student).extension
+        except MissingEntry:
+            return None
+        finally:
+            gb.db.commit()
+        return extension.total_seconds() / 60 if extension else None
 
     def merge(self, result: SubmissionResult) -> None:
         """Merge one result (see the module docstring); raises :class:`MergeError`."""
@@ -185,8 +209,8 @@ class Merger:
         told = False
         while True:
             try:
-                with warnings.catch_warnings(), Gradebook(self.db_url, self.course_id) as gb, \
-                        one_transaction(gb):
+                gb = self.gradebook()
+                with warnings.catch_warnings(), one_transaction(gb):
                     # nbgrader 0.9.6's new submissions trip harmless SQLAlchemy warnings
                     warnings.filterwarnings("ignore", message=".*not in session.*")
                     gb.update_or_create_student(result.student)
@@ -196,6 +220,7 @@ class Merger:
                     return self._drop_stale(gb, result)
             except Exception as error:
                 if not _is_locked(error):
+                    self.close()  # the next submission starts from a fresh connection
                     raise MergeError(f"could not write the gradebook: {type(error).__name__}: "
                                      f"{str(error)[:300]}") from error
                 if time.monotonic() > deadline:

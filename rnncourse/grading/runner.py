@@ -286,42 +286,42 @@ def _grade(assignment: str, course_dir: Path, started: float, args: dict) -> Gra
     merger = Merger(course_dir, db_url, course_id, assignment, report_dir,
                     {"autograded": coursedir.autograded_directory,
                      "feedback": coursedir.feedback_directory}, say=args["say"])
-    journal = merger.journal()
-    in_gradebook = merger.students_in_gradebook()
-
-    def build(plan: _Planned) -> SubmissionTask | SubmissionResult:
-        try:
-            files = collect.read_files(plan.path)
-        except collect.CollectError as error:
-            return SubmissionResult(assignment, plan.student, "", "failed",
-                                    reason=f"could not read the submission: {error}")
-        return SubmissionTask(
-            assignment, plan.student, course_id, resume_key(fingerprint, files), notebooks,
-            files, source_files, tpl, dict(config), student_seed(secret, assignment,
-                                                                 plan.student),
-            settings, merger.extension_minutes(plan.student))
-
-    pending: deque[_Planned] = deque()
-    for sub in submissions:
-        done = journal.get(sub.student)
-        if done and not args["force"]:
-            try:
-                key = resume_key(fingerprint, collect.read_files(sub.path))
-            except collect.CollectError:
-                key = None
-            finished = done.get("key") == key and (
-                (done["status"] == GRADED and sub.student in in_gradebook)
-                or (done["status"] != GRADED and not args["retry_failed"]))
-            if finished:
-                run.skipped.append(sub.student)
-                continue
-        pending.append(_Planned(sub.student, sub.path))
-    run.phases["setup"] = time.monotonic() - started
-
-    bar = tqdm(total=len(pending), unit="submission", desc=f"grading {assignment}",
-               disable=not args["progress"])
-    workers = None
+    workers, bar = None, None
     try:
+        journal = merger.journal()
+        in_gradebook = merger.students_in_gradebook()
+
+        def build(plan: _Planned) -> SubmissionTask | SubmissionResult:
+            try:
+                files = collect.read_files(plan.path)
+            except collect.CollectError as error:
+                return SubmissionResult(assignment, plan.student, "", "failed",
+                                        reason=f"could not read the submission: {error}")
+            return SubmissionTask(
+                assignment, plan.student, course_id, resume_key(fingerprint, files), notebooks,
+                files, source_files, tpl, dict(config), student_seed(secret, assignment,
+                                                                     plan.student),
+                settings, merger.extension_minutes(plan.student))
+
+        pending: deque[_Planned] = deque()
+        for sub in submissions:
+            done = journal.get(sub.student)
+            if done and not args["force"]:
+                try:
+                    key = resume_key(fingerprint, collect.read_files(sub.path))
+                except collect.CollectError:
+                    key = None
+                finished = done.get("key") == key and (
+                    (done["status"] == GRADED and sub.student in in_gradebook)
+                    or (done["status"] != GRADED and not args["retry_failed"]))
+                if finished:
+                    run.skipped.append(sub.student)
+                    continue
+            pending.append(_Planned(sub.student, sub.path))
+        run.phases["setup"] = time.monotonic() - started
+
+        bar = tqdm(total=len(pending), unit="submission", desc=f"grading {assignment}",
+                   disable=not args["progress"])
         if pending:
             from rnncourse.grading.executor import Workers
 
@@ -330,9 +330,11 @@ def _grade(assignment: str, course_dir: Path, started: float, args: dict) -> Gra
             _drive(workers, pending, build, merger, run, bar, settings, len(notebooks),
                    args["retries"])
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if workers is not None:
             workers.close()
+        merger.close()
     run.phases["grading"] = time.monotonic() - started - run.phases["setup"]
 
     from rnncourse.grading.report import write_report
