@@ -1,4 +1,4 @@
-"""rnncourse.checks: comparisons, messages, numeric gradients."""
+"""rnncourse.checks (comparisons, messages) and the judge's numeric gradients."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import torch
 from rnncourse.checks import (
     as_real_array,
     assert_close,
-    check_gradient,
     explain_mismatch,
-    numeric_gradient,
     rel_error,
 )
+from rnncourse.oracles.finite_differences import check_gradient, numeric_gradient
 
 
 class AlwaysEqual:

@@ -56,12 +56,8 @@ INCIDENTAL: dict[tuple[str, str], set[str]] = {
         "optimizer.step()"},
 }
 #: solution code that learners can read in modules the exercises need (see
-#: test_known_solution_code_is_gone): the suites' reference computations and the chapters'
-#: numeric gradient
+#: test_known_solution_code_is_gone): the reference model and loop of the sequence_models suite
 KNOWN_LEAKS: dict[tuple[str, str], set[str]] = {
-    ("rnn_cell", "rnncourse/checks.py"): {"grad = np.zeros_like(x)"},
-    ("vanishing_gradients", "rnncourse/suites/vanishing_gradients.py"): {
-        "P[T] = np.eye(H)", "for t in range(T - 1, -1, -1):", "return P"},
     ("sequence_models", "rnncourse/suites/sequence_models.py"): {
         "self.head = nn.Linear(hidden_size, 1)", "out, _ = self.rnn(x)",
         "return self.head(out[:, -1])", "batch = slice(k * batch_size, (k + 1) * batch_size)",
@@ -210,10 +206,9 @@ def test_hidden_lines_are_found() -> None:
     assert any("rng" in line for line in hidden_lines("rnn_cell"))
 
 
-@pytest.mark.xfail(strict=True, reason="the suites of vanishing_gradients (chain) and "
-                   "sequence_models (ContractModel, _own_loop) and rnncourse.checks "
-                   "(numeric_gradient) hold solution code that learners need to import; "
-                   "moving it to the judge's side is still to do")
+@pytest.mark.xfail(strict=True, reason="the suite of sequence_models (ContractModel, _own_loop) "
+                   "holds solution code that learners import; moving it to the judge's side is "
+                   "still to do")
 def test_known_solution_code_is_gone(edition: Path) -> None:
     remaining = {key: lines for key, lines in KNOWN_LEAKS.items()
                  if lines & overlaps(edition, key[0]).get(key[1], set())}

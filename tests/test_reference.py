@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from rnncourse import reference as R  # noqa: N812
-from rnncourse.checks import numeric_gradient, rel_error
+from rnncourse.checks import rel_error
+from rnncourse.oracles.finite_differences import numeric_gradient
 
 N, D, H, T = 3, 4, 5, 6
 

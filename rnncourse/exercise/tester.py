@@ -187,7 +187,10 @@ class Tester:
         return self.student.function(name, **params)
 
     def expect(self, name: str, **inputs: Any) -> Any:
-        """The oracle's answer ``name`` on ``inputs`` (inputs the test chose, never outputs)."""
+        """The oracle's answer ``name`` on ``inputs``: inputs the test chose, or, for a
+        lenient path only the judge takes, values the learner's code returned (the learner's
+        kernel has no recorded answer for those and raises
+        :class:`~rnncourse.exercise.replay.MissingAnswerError`)."""
         return self.oracle(name, **inputs)
 
     # --- checks --------------------------------------------------------------------------

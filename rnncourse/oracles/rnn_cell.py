@@ -36,8 +36,8 @@ def _rnn_sequence_grads(x, h0, W_ih, W_hh, b_ih, b_hh, dhs):
 
 def _library_numeric_gradient(function, params, x, df, h):
     """Centred differences of a library function (:mod:`rnncourse.exercise.library`)."""
-    from rnncourse.checks import numeric_gradient
     from rnncourse.exercise import library
+    from rnncourse.oracles.finite_differences import numeric_gradient
 
     return numeric_gradient(library.make(function, **params), np.array(x, dtype=np.float64),
                             df, h)

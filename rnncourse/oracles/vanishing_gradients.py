@@ -104,6 +104,19 @@ def jacobian_product_mistakes(hs: np.ndarray, W_hh: np.ndarray) -> dict[str, np.
     }
 
 
+def products_of(jacobians: list[np.ndarray]) -> np.ndarray:
+    """``P`` (T+1, H, H) from given one-step Jacobians J_1..J_T (``jacobians[t]`` is J_{t+1}):
+    P[T] = I, P[t] = P[t+1] J_{t+1}. The judge asks it about the learner's own step Jacobians,
+    so that a right ``jacobian_products`` on a wrong ``step_jacobian`` loses no second test."""
+    J = torch.stack([_t(j) for j in jacobians])
+    T, H = J.shape[0], J.shape[1]
+    P = torch.zeros(T + 1, H, H, dtype=torch.float64)
+    P[T] = torch.eye(H, dtype=torch.float64)
+    for t in range(T - 1, -1, -1):
+        P[t] = P[t + 1] @ J[t]
+    return P.numpy()
+
+
 def gradient_norm_curve(x: np.ndarray, h0: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray,
                         b_ih: np.ndarray, b_hh: np.ndarray) -> dict[str, np.ndarray]:
     """The spectral norms of dh_T/dh_t, t = 0..T (``"norms"``), and the Frobenius norms and
@@ -185,6 +198,7 @@ ORACLES: dict[str, Callable[..., Any]] = {
     "rnn_jacobian_products": rnn_jacobian_products,
     "step_jacobian_mistakes": step_jacobian_mistakes,
     "jacobian_product_mistakes": jacobian_product_mistakes,
+    "products_of": products_of,
     "gradient_norm_curve": gradient_norm_curve,
     "log_norm_slope": log_norm_slope,
     "clip_by_global_norm_reference": clip_global_norm,
