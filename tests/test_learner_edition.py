@@ -55,14 +55,6 @@ INCIDENTAL: dict[tuple[str, str], set[str]] = {
         "loss.backward()", "optimizer = torch.optim.Adam(model.parameters(), lr=lr)",
         "optimizer.step()"},
 }
-#: solution code that learners can read in modules the exercises need (see
-#: test_known_solution_code_is_gone): the reference model and loop of the sequence_models suite
-KNOWN_LEAKS: dict[tuple[str, str], set[str]] = {
-    ("sequence_models", "rnncourse/suites/sequence_models.py"): {
-        "self.head = nn.Linear(hidden_size, 1)", "out, _ = self.rnn(x)",
-        "return self.head(out[:, -1])", "batch = slice(k * batch_size, (k + 1) * batch_size)",
-        "losses = []"},
-}
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +187,7 @@ def test_no_solution_or_hidden_test_line_in_the_learner_edition(edition: Path, n
     assert solution_lines(name), "the source notebook has no solution lines?"
     unexpected = {}
     for file, shared in overlaps(edition, name).items():
-        known = INCIDENTAL.get((name, file), set()) | KNOWN_LEAKS.get((name, file), set())
+        known = INCIDENTAL.get((name, file), set())
         if shared - known:
             unexpected[file] = sorted(shared - known)[:5]
     assert not unexpected, f"the learner edition shows lines of {name}: {unexpected}"
@@ -204,15 +196,6 @@ def test_no_solution_or_hidden_test_line_in_the_learner_edition(edition: Path, n
 def test_hidden_lines_are_found() -> None:
     """The grep would see a copied hidden.py: its case-drawing lines count as secret."""
     assert any("rng" in line for line in hidden_lines("rnn_cell"))
-
-
-@pytest.mark.xfail(strict=True, reason="the suite of sequence_models (ContractModel, _own_loop) "
-                   "holds solution code that learners import; moving it to the judge's side is "
-                   "still to do")
-def test_known_solution_code_is_gone(edition: Path) -> None:
-    remaining = {key: lines for key, lines in KNOWN_LEAKS.items()
-                 if lines & overlaps(edition, key[0]).get(key[1], set())}
-    assert not remaining, remaining
 
 
 # --- the light path: visible checks without torch ----------------------------------------------

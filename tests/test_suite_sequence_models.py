@@ -74,7 +74,7 @@ from rnncourse.judge.engine import (
 from rnncourse.judge.inkernel import run_hidden
 from rnncourse.judge.student import ProcessLimits
 from rnncourse.oracles import ask
-from rnncourse.oracles.sequence_models import tiny_model
+from rnncourse.oracles.sequence_models import contract_heldout_mse, tiny_model
 from rnncourse.suites import load, rubric, run_cases
 from rnncourse.suites import sequence_models as sm
 
@@ -207,8 +207,15 @@ def test_reset_parameters_does_not_depend_on_the_order_of_the_layers(untrained: 
         untrained["reset_parameters"](theirs, 0)
         a, b = library.module_state(ours), library.module_state(theirs)
         assert set(a["state"]) != set(b["state"])  # other names
-        a, b = (sm.contract_model(kind, 8, 2, info).state_dict() for info in (a, b))
-        assert all(torch.equal(a[k], b[k]) for k in a), kind
+        a, b = (contract_state(kind, 8, info) for info in (a, b))
+        assert all(np.array_equal(a[k], b[k]) for k in a), kind
+
+
+def contract_state(kind: str, hidden: int, info: dict) -> dict[str, np.ndarray]:
+    """A learner's module's weights under the names of the judge's module of the contract."""
+    rnn, head = sm.contract_layers(info["structure"], kind, hidden, sm.INPUT)
+    return {k: np.asarray(info["state"][name], dtype=np.float32)
+            for k, name in sm.learners_names(rnn, head).items()}
 
 
 def assert_same(recorded, fresh) -> None:
@@ -381,8 +388,9 @@ def trained_mse(ns: dict, seed: int, heldout: tuple[int, ...]) -> tuple[list, li
         ns["reset_parameters"](model, seed)
         ns["fit"](model, T=sm.T_TRAIN, steps=600, batch_size=64, lr=1e-2, max_norm=1.0,
                   seed=seed)
-        judge_model = sm.contract_model(kind, sm.HIDDEN, sm.INPUT, library.module_state(model))
-        mse.append([sm.heldout_mse(judge_model, sm.T_TRAIN, s, 2000) for s in heldout])
+        state = contract_state(kind, sm.HIDDEN, library.module_state(model))
+        mse.append([contract_heldout_mse(kind, sm.HIDDEN, sm.INPUT, state, sm.T_TRAIN, s, 2000)
+                    for s in heldout])
     return mse[0], mse[1]
 
 

@@ -1,10 +1,15 @@
-r"""Oracles of assignment 5, ``sequence_models``: the judge's own training steps.
+r"""Oracles of assignment 5, ``sequence_models``: the judge's own training steps and modules.
 
 The tests of ``train_step`` and ``fit`` run the learner's code on the notebook's fixed small
 model (``TinyRegressor``, defined in its locked set-up cell and, identically, here) from start
 weights the test chose, and compare the weights afterwards with these reference runs from the
 same start. Each oracle also returns what classic mistakes would give on the same inputs.
 Inputs and answers are numpy arrays (``state``: parameter name -> array).
+
+The learner's model follows an architecture contract; :class:`ContractModel` is the judge's
+module of it, into which test weights (for ``build_model``) or the learner's trained weights
+(for the outcome tests) are loaded. It lives here, on the judge's side: it is the answer to
+``build_model``.
 """
 
 from __future__ import annotations
@@ -129,8 +134,94 @@ def reference_fit(state: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
             for name, run in runs.items()}
 
 
+# --- the architecture contract: the judge's own modules --------------------------------------
+
+KINDS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+class ContractModel(nn.Module):
+    """The judge's module of the contract: ``head(rnn(x)[0][:, -1])`` for x (N, T, D)."""
+
+    def __init__(self, kind: str, hidden_size: int, input_size: int) -> None:
+        super().__init__()
+        self.kind = kind
+        self.rnn = getattr(nn, KINDS[kind])(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+    def readings(self, x: torch.Tensor) -> dict[str, np.ndarray]:
+        """The head applied to what a model might read: the last step (right), the first
+        step, ``h_n`` with its layer axis, and for the LSTM ``c_n`` (the second item of the
+        ``(h_n, c_n)`` tuple)."""
+        with torch.no_grad():
+            out, state = self.rnn(x)
+            h_n, c_n = state if self.kind == "lstm" else (state, None)
+            read = {"last": self.head(out[:, -1]), "first": self.head(out[:, 0]),
+                    "h_n_layer_axis": self.head(h_n)}
+            if c_n is not None:
+                read["c_n"] = self.head(c_n)
+        return {k: v.numpy().copy() for k, v in read.items()}
+
+
+def contract_model(kind: str, hidden_size: int, input_size: int,
+                   state: dict[str, np.ndarray]) -> ContractModel:
+    """A :class:`ContractModel` holding ``state`` (keys ``rnn.weight_ih_l0`` ...,
+    ``head.weight``, ``head.bias``; float32)."""
+    model = ContractModel(kind, hidden_size, input_size)
+    with torch.no_grad():
+        model.load_state_dict({k: torch.as_tensor(np.asarray(v)).to(torch.float32)
+                               for k, v in state.items()}, strict=True)
+    return model.eval()
+
+
+def contract_readings(kind: str, hidden_size: int, input_size: int,
+                      state: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
+    """What the contract's module with ``state`` reads from ``x`` (see
+    :meth:`ContractModel.readings`)."""
+    model = contract_model(kind, hidden_size, input_size, state)
+    return model.readings(torch.from_numpy(np.asarray(x, dtype=np.float32)))
+
+
+def contract_heldout_mse(kind: str, hidden_size: int, input_size: int,
+                         state: dict[str, np.ndarray], T: int, seed: int, n: int) -> float:
+    """Mean squared error of the contract's module with ``state`` (a learner's trained
+    weights) on ``n`` fresh adding-problem sequences of length ``T`` drawn with ``seed``."""
+    from rnncourse.data import adding_problem
+
+    model = contract_model(kind, hidden_size, input_size, state)
+    x, y = adding_problem(n, T, seed=seed)
+    with torch.no_grad():
+        return float(((model(x) - y) ** 2).mean())
+
+
+def loop_of_own_train_step(t: Any, start: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
+                           batch_size: int, lr: float, max_norm: float
+                           ) -> tuple[list[float], dict]:
+    """The loop ``fit`` should be, driven by the judge around the learner's own
+    ``train_step`` (a :class:`~rnncourse.exercise.tester.Tester` ``t``): one Adam optimizer,
+    consecutive batches. ``fit`` is accepted when it matches this loop, so a wrong
+    ``train_step`` does not cost ``fit``'s test as well."""
+    from rnncourse.suites.sequence_models import module_info, tiny_on_the_learners_side
+
+    model = tiny_on_the_learners_side(t, start, double=False)
+    optimizer = t.student.optimizer("Adam", model, lr=lr)
+    losses = []
+    for k in range(len(x) // batch_size):
+        batch = slice(k * batch_size, (k + 1) * batch_size)
+        loss = t.call("train_step", model, optimizer, torch.from_numpy(x[batch]),
+                      torch.from_numpy(y[batch]), max_norm)
+        losses.append(t.number(loss, "the loss train_step returns"))
+        optimizer = t.last_args[1]  # in the judge: a handle to the optimizer it made
+    return losses, module_info(t, model, "TinyRegressor")["state"]
+
+
 ORACLES: dict[str, Callable[..., Any]] = {
     "reference_train_steps": reference_train_steps,
     "tiny_gradient_norm": tiny_gradient_norm,
     "reference_fit": reference_fit,
+    "contract_readings": contract_readings,
+    "contract_heldout_mse": contract_heldout_mse,
 }

@@ -8,19 +8,22 @@ be computed in the learner's process:
 
 - **The model** follows a fixed *architecture contract*: one ``torch.nn`` recurrent layer of
   the kind asked (``batch_first``, one layer, tanh for the RNN) and a ``Linear(H, 1)`` head on
-  the state after the last step. The judge reads the learner's weights, loads them into its
-  own modules of that contract (:func:`contract_model`) and compares their outputs with the
-  learner's model on inputs it draws.
+  the state after the last step. The test loads its own weights into the learner's module and
+  compares its outputs with the judge's own module of the contract holding the same weights
+  (:class:`rnncourse.oracles.sequence_models.ContractModel`, on the judge's side: it is the
+  answer).
 - **The training step and the loop** run on the notebook's fixed small model
   (``TinyRegressor``, locked set-up cell), not on the learner's ``build_model``, from start
   weights the judge sets (``load_state``); the weights afterwards are compared with the judge's
   own reference steps from the same start (:mod:`rnncourse.oracles.sequence_models`). So a
   wrong model costs the model's points only, and a missing ``optimizer.step()`` costs
   ``test_train_step`` and the trained outcomes, not the clipping test (which also reads the
-  gradients clipping left) nor the loop's (accepted when it is a loop of the learner's own
+  gradients clipping left) nor the loop's (the judge accepts a loop of the learner's own
   ``train_step``).
-- **The outcome**: the trained LSTM's and GRU's weights are loaded into the judge's contract
-  modules and evaluated on held-out sequences drawn per student (:func:`heldout_mse`).
+- **The outcome**: the trained LSTM's and GRU's weights are loaded into the judge's module of
+  the contract and evaluated on held-out sequences drawn per student. (The visible check in
+  the learner's own kernel evaluates their module, which ``build_model``'s test compares with
+  the contract.)
 
 Valid variants of the notebook (the order of the layers in the class, ``h_n[-1]`` or
 ``out[:, -1]``, ``nn.MSELoss`` or a manual mean, ``clip_grad_norm_`` or torch's formula by
@@ -92,61 +95,37 @@ def contract_layers(structure: list[dict], kind: str, hidden_size: int,
     return layer["name"], heads[0]["name"]
 
 
-class ContractModel(nn.Module):
-    """The judge's module of the contract: ``head(rnn(x)[0][:, -1])`` for x (N, T, D)."""
-
-    def __init__(self, kind: str, hidden_size: int, input_size: int) -> None:
-        super().__init__()
-        self.kind = kind
-        self.rnn = getattr(nn, KINDS[kind])(input_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(x)
-        return self.head(out[:, -1])
-
-    def readings(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The head applied to what a model might read: the last step (right), the first
-        step, ``h_n`` with its layer axis, and for the LSTM ``c_n`` (the second item of the
-        ``(h_n, c_n)`` tuple)."""
-        out, state = self.rnn(x)
-        h_n, c_n = state if self.kind == "lstm" else (state, None)
-        read = {"last": self.head(out[:, -1]), "first": self.head(out[:, 0]),
-                "h_n_layer_axis": self.head(h_n)}
-        if c_n is not None:
-            read["c_n"] = self.head(c_n)
-        return {k: v.detach() for k, v in read.items()}
+#: The parameters of the judge's module of the contract (one layer, then the head).
+CONTRACT_KEYS = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                 "head.weight", "head.bias")
 
 
-def contract_model(kind: str, hidden_size: int, input_size: int, info: dict) -> ContractModel:
-    """A :class:`ContractModel` holding the weights of a learner's module.
+def contract_state(kind: str, hidden_size: int, input_size: int,
+                   seed: int) -> dict[str, np.ndarray]:
+    r"""Test weights for a module of the contract (keys :data:`CONTRACT_KEYS`), uniform in
+    :math:`\pm 1/\sqrt{H}` like torch's initialisation, float32."""
+    G, H, D = _GATES[kind], hidden_size, input_size
+    shapes = [(G * H, D), (G * H, H), (G * H,), (G * H,), (1, H), (1,)]
+    rng = np.random.default_rng([seed, 5])
+    bound = 1.0 / np.sqrt(H)
+    return {k: rng.uniform(-bound, bound, shape).astype(np.float32)
+            for k, shape in zip(CONTRACT_KEYS, shapes, strict=True)}
 
-    Args:
-        info: the learner's module as :func:`rnncourse.exercise.library.module_state` describes
-            it (``structure`` and ``state``).
 
-    Raises:
-        ValueError: the module breaks the contract (see :func:`contract_layers`).
-    """
-    rnn, head = contract_layers(info["structure"], kind, hidden_size, input_size)
-    state = info["state"]
-    model = ContractModel(kind, hidden_size, input_size)
-    mine = {}
-    for key in model.state_dict():
+def learners_names(rnn: str, head: str) -> dict[str, str]:
+    """``{contract key: the learner's parameter name}``, given the names of the learner's
+    recurrent layer and head (:func:`contract_layers`)."""
+    names = {}
+    for key in CONTRACT_KEYS:
         part, _, leaf = key.partition(".")
         prefix = rnn if part == "rnn" else head
-        source = f"{prefix}.{leaf}" if prefix else leaf
-        if source not in state:
-            raise ValueError(f"the model has no parameter {source!r}")
-        mine[key] = torch.as_tensor(state[source]).detach().to(torch.float32)
-    with torch.no_grad():
-        model.load_state_dict(mine, strict=True)
-    return model.eval()
+        names[key] = f"{prefix}.{leaf}" if prefix else leaf
+    return names
 
 
 def heldout_mse(model: nn.Module, T: int, seed: int, n: int) -> float:
-    """Mean squared error of ``model`` on ``n`` fresh adding-problem sequences of length ``T``
-    drawn with ``seed``."""
+    """Mean squared error of a torch ``model`` on ``n`` fresh adding-problem sequences of
+    length ``T`` drawn with ``seed``."""
     from rnncourse.data import adding_problem
 
     x, y = adding_problem(n, T, seed=seed)
@@ -221,7 +200,8 @@ def attempt(call: Callable[[], Any]) -> Any:
         return None
 
 
-def _tiny(t: Tester, state: dict[str, np.ndarray], double: bool) -> Any:
+def tiny_on_the_learners_side(t: Tester, state: dict[str, np.ndarray], double: bool) -> Any:
+    """The notebook's ``TinyRegressor`` made by the learner's code, holding ``state``."""
     model = t.call("TinyRegressor", double)
     t.student.load_state(model, tensors(state))
     return model
@@ -244,7 +224,7 @@ def build_model(t: Tester, kind: str, H: int, D: int, N: int, T: int, seed: int)
     model = t.call("build_model", kind, H, D)
     info = module_info(t, model, what)
     try:
-        mine = contract_model(kind, H, D, info)
+        rnn, head = contract_layers(info["structure"], kind, H, D)
     except ValueError as broken:
         t.fail(f"{what}: {broken}")
     count = sum(int(np.prod(np.shape(v))) for v in info["state"].values())
@@ -252,8 +232,15 @@ def build_model(t: Tester, kind: str, H: int, D: int, N: int, T: int, seed: int)
     t.require(count == expected_count,
               f"{what} has {count} parameters, expected {expected_count}: one layer and a "
               f"Linear({H}, 1) head, nothing else")
+    # test weights in the learner's module; the judge's own module of the contract holds them too
+    state = contract_state(kind, H, D, seed)
+    names = learners_names(rnn, head)
+    for name in names.values():
+        t.require(name in info["state"], f"{what}: the model has no parameter {name!r}")
+    t.student.load_state(model, tensors({names[k]: v for k, v in state.items()}))
     x = torch.from_numpy(np.random.default_rng(seed).random((N, T, D), dtype=np.float32))
-    readings = {k: v.numpy() for k, v in mine.readings(x).items()}
+    readings = t.expect("contract_readings", kind=kind, hidden_size=H, input_size=D,
+                        state=state, x=x.numpy())
     out = t.array(t.call_object(model, x), f"the output of {what}")
     if out.shape != (N, 1):
         if kind == "lstm" and out.shape == (1, N, 1) \
@@ -297,7 +284,7 @@ def train_step(t: Tester, seed: int, N: int, T: int, lr: float) -> None:
     expected = t.expect("reference_train_steps", state=start, xs=xs, ys=ys, lr=lr,
                         max_norm=max_norm)
     right = expected["right"]
-    model = _tiny(t, start, double=True)
+    model = tiny_on_the_learners_side(t, start, double=True)
     optimizer = t.student.optimizer("SGD", model, lr=lr)
     names = {
         "sum": "The loss is a sum: use the mean squared error, ((model(x) - y) ** 2).mean() "
@@ -349,7 +336,7 @@ def train_step_clips(t: Tester, seed: int, N: int, T: int, max_norm: float,
     start = tiny_start_state(seed, double=True)
     x, y = adding_batch(N, T, seed, double=True)
     unclipped = t.expect("tiny_gradient_norm", state=start, x=x, y=y)
-    model = _tiny(t, start, double=True)
+    model = tiny_on_the_learners_side(t, start, double=True)
     optimizer = t.student.optimizer("SGD", model, lr=lr)
     t.call("train_step", model, optimizer, torch.from_numpy(x), torch.from_numpy(y), max_norm)
     info = module_info(t, model, "TinyRegressor")
@@ -390,7 +377,7 @@ def fit(t: Tester, seed: int, T: int, steps: int, batch_size: int, lr: float,
     x, y = adding_batch(steps * batch_size, T, seed, double=False)
     expected = t.expect("reference_fit", state=start, x=x, y=y, batch_size=batch_size, lr=lr,
                         max_norm=max_norm)
-    model = _tiny(t, start, double=False)
+    model = tiny_on_the_learners_side(t, start, double=False)
     returned = t.call("fit", model, T=T, steps=steps, batch_size=batch_size, lr=lr,
                       max_norm=max_norm, seed=seed)
     t.require(isinstance(returned, list | tuple),
@@ -409,7 +396,8 @@ def fit(t: Tester, seed: int, T: int, steps: int, batch_size: int, lr: float,
 
     if same(expected["right"]["losses"], expected["right"]["state"], 1e-5):
         return
-    own = attempt(lambda: _own_loop(t, start, x, y, batch_size, lr, max_norm))
+    own = attempt(lambda: _judges_loop_of_own_train_step(t, start, x, y, batch_size, lr,
+                                                         max_norm))
     if own is not None and same(*own, 1e-6):
         return
     names = {
@@ -429,19 +417,14 @@ def fit(t: Tester, seed: int, T: int, steps: int, batch_size: int, lr: float,
            f"x[k * batch_size:(k + 1) * batch_size].")
 
 
-def _own_loop(t: Tester, start: dict, x: np.ndarray, y: np.ndarray, batch_size: int,
-              lr: float, max_norm: float) -> tuple[list[float], dict]:
-    """The loop fit should be, driven by the test around the learner's own ``train_step``."""
-    model = _tiny(t, start, double=False)
-    optimizer = t.student.optimizer("Adam", model, lr=lr)
-    losses = []
-    for k in range(len(x) // batch_size):
-        batch = slice(k * batch_size, (k + 1) * batch_size)
-        loss = t.call("train_step", model, optimizer, torch.from_numpy(x[batch]),
-                      torch.from_numpy(y[batch]), max_norm)
-        losses.append(t.number(loss, "the loss train_step returns"))
-        optimizer = t.last_args[1]  # in the judge: a handle to the optimizer it made
-    return losses, module_info(t, model, "TinyRegressor")["state"]
+def _judges_loop_of_own_train_step(t: Tester, *args: Any) -> tuple[list[float], dict]:
+    """The judge's loop around the learner's own ``train_step``
+    (:func:`rnncourse.oracles.sequence_models.loop_of_own_train_step`). Only the judge and the
+    full repository have it: in the learner edition this lenient path raises ImportError and
+    ``fit`` is compared with the reference loop alone."""
+    from rnncourse.oracles.sequence_models import loop_of_own_train_step
+
+    return loop_of_own_train_step(t, *args)
 
 
 # --- 4. the outcome -------------------------------------------------------------------------
@@ -453,10 +436,20 @@ def _solves(t: Tester, kind: str, seed: int, n: int) -> None:
               f"models[{kind!r}] is missing: run the training cell (do not rename models)")
     info = module_info(t, models[kind], f"models[{kind!r}]")
     try:
-        model = contract_model(kind, HIDDEN, INPUT, info)
+        rnn, head = contract_layers(info["structure"], kind, HIDDEN, INPUT)
     except ValueError as broken:
         t.fail(f"models[{kind!r}] cannot be evaluated: {broken}")
-    mse = heldout_mse(model, T_TRAIN, seed, n)
+    names = learners_names(rnn, head)
+    for name in names.values():
+        t.require(name in info["state"],
+                  f"models[{kind!r}] cannot be evaluated: the model has no parameter {name!r}")
+    state = {k: np.asarray(to_array(info["state"][name]), dtype=np.float32)
+             for k, name in names.items()}
+    if isinstance(models[kind], nn.Module):  # the learner's kernel: their module is here
+        mse = heldout_mse(models[kind], T_TRAIN, seed, n)
+    else:  # the judge (a handle only): the learner's weights in its own module of the contract
+        mse = t.expect("contract_heldout_mse", kind=kind, hidden_size=HIDDEN, input_size=INPUT,
+                       state=state, T=T_TRAIN, seed=seed, n=n)
     t.require(mse < OUTCOME_THRESHOLD,
               f"The trained {KINDS[kind]}'s MSE on held-out sequences is {mse:.4f}, not below "
               f"{OUTCOME_THRESHOLD}",
