@@ -1,14 +1,15 @@
 """Correct work never loses a point or gets a flag, in any grading path and any assignment.
 
-For every assignment, the solution notebook, the untouched release and the independent correct
-submissions of ``tests/correct_submissions/<assignment>.py`` (written from the released notebook
-alone, differently from the solution) are graded three ways:
+For every assignment, the untouched release and the independent correct submissions of
+``tests/correct_submissions/<assignment>.py`` (written from the released notebook alone,
+differently from the solution) are graded three ways (the solutions: tests/test_assignments.py
+with plain nbgrader, and each suite's test in the judge, tests/test_suite_*.py):
 
 - ``rnncourse grade`` with a local pool of workers (``jobs=2``),
 - ``rnncourse grade`` on a Dask ``LocalCluster`` (127.0.0.1, two worker processes; the torch
   assignment sequence_models only, for time),
 - plain nbgrader (``nbgrader autograde`` through :func:`rnncourse.assignments.autograde`; one
-  independent correct submission per assignment, for time).
+  independent correct submission per assignment but the capstone, for time).
 
 Every correct one must score full automatic marks and not be flagged; the untouched release
 scores zero; all three paths agree cell by cell. This is the regression test of the issue
@@ -37,10 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 NAMES = available(ROOT)
 SETTINGS = GradingSettings(limits=Limits(cell_timeout=240, notebook_timeout=600,
                                          memory_bytes=4 * 1024**3))
-CORRECT = {name: ["solution", *(c.name for c in load(name))] for name in NAMES}
-#: graded by plain nbgrader too: one independent correct submission per assignment (the solution
-#: and the untouched release are graded that way in tests/test_assignments.py)
-PLAIN = {name: [load(name)[0].name] for name in NAMES}
+CORRECT = {name: [c.name for c in load(name)] for name in NAMES}
+#: graded by plain nbgrader too: one independent correct submission per assignment but the
+#: capstone's, whose training makes it the slowest (the solutions and the untouched releases
+#: are graded that way in tests/test_assignments.py)
+PLAIN = {name: [load(name)[0].name] for name in NAMES if name != "char_lm"}
 
 pytestmark = pytest.mark.slow
 
@@ -57,12 +59,9 @@ def auto_points(name: str) -> dict[str, float]:
 
 
 def submissions(name: str) -> dict[str, nbformat.NotebookNode]:
-    """``{student: notebook}``: the solution, the untouched release and the correct ones."""
+    """``{student: notebook}``: the untouched release and the independent correct ones."""
     release = nbformat.read(assignments.release_notebook(name, ROOT), as_version=4)
-    notebooks = {
-        "solution": nbformat.read(assignments.source_notebook(name, ROOT), as_version=4),
-        "untouched": release,
-    }
+    notebooks = {"untouched": release}
     for correct in load(name):
         notebooks[correct.name] = apply(release, correct)
     return notebooks
@@ -126,7 +125,7 @@ def plain_nbgrader_scores(template: Path, tmp_path_factory) -> dict[str, dict]:
     """Scores of plain ``nbgrader autograde`` (in-kernel tests) for every submission."""
     course = scratch_course(tmp_path_factory.mktemp("plain") / "course", NAMES, ROOT)
     result: dict[str, dict] = {}
-    for name in NAMES:
+    for name in PLAIN:
         full = auto_points(name)
         result[name] = {}
         for student in PLAIN[name]:
@@ -141,7 +140,7 @@ def test_correct_work_scores_full_marks_with_a_local_pool(name: str, pool_scores
     check_scores(name, pool_scores[name]["scores"], "rnncourse grade --jobs 2")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", list(PLAIN))
 def test_plain_nbgrader_gives_the_same_scores(name: str, pool_scores,
                                               plain_nbgrader_scores) -> None:
     """An independent correct submission under plain nbgrader (the solution and the
@@ -156,8 +155,8 @@ def test_plain_nbgrader_gives_the_same_scores(name: str, pool_scores,
 
 
 #: On Dask: the independent correct submissions of the torch assignment whose correct work the
-#: old in-kernel guard marked down (the solution and the untouched release are graded by the
-#: pool above; the other assignments' Dask path is the same code: tests/test_grading_modes.py,
+#: old in-kernel guard marked down (the untouched release is graded by the pool above; the
+#: other assignments' Dask path is the same code: tests/test_grading_modes.py,
 #: tests/test_grading_faults.py).
 DASK_NAMES = ["sequence_models"]
 
