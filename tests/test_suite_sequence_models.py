@@ -207,11 +207,11 @@ def test_reset_parameters_does_not_depend_on_the_order_of_the_layers(untrained: 
         untrained["reset_parameters"](theirs, 0)
         a, b = library.module_state(ours), library.module_state(theirs)
         assert set(a["state"]) != set(b["state"])  # other names
-        a, b = (contract_state(kind, 8, info) for info in (a, b))
+        a, b = (under_contract_names(kind, 8, info) for info in (a, b))
         assert all(np.array_equal(a[k], b[k]) for k in a), kind
 
 
-def contract_state(kind: str, hidden: int, info: dict) -> dict[str, np.ndarray]:
+def under_contract_names(kind: str, hidden: int, info: dict) -> dict[str, np.ndarray]:
     """A learner's module's weights under the names of the judge's module of the contract."""
     rnn, head = sm.contract_layers(info["structure"], kind, hidden, sm.INPUT)
     return {k: np.asarray(info["state"][name], dtype=np.float32)
@@ -388,7 +388,7 @@ def trained_mse(ns: dict, seed: int, heldout: tuple[int, ...]) -> tuple[list, li
         ns["reset_parameters"](model, seed)
         ns["fit"](model, T=sm.T_TRAIN, steps=600, batch_size=64, lr=1e-2, max_norm=1.0,
                   seed=seed)
-        state = contract_state(kind, sm.HIDDEN, library.module_state(model))
+        state = under_contract_names(kind, sm.HIDDEN, library.module_state(model))
         mse.append([contract_heldout_mse(kind, sm.HIDDEN, sm.INPUT, state, sm.T_TRAIN, s, 2000)
                     for s in heldout])
     return mse[0], mse[1]

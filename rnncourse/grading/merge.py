@@ -142,12 +142,6 @@ class Merger:
             with contextlib.suppress(Exception):
                 gradebook.close()
 
-    def __enter__(self) -> Merger:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
     def _protect_sqlite(self) -> None:
         """A local SQLite gradebook readable by its owner only (it holds hidden tests)."""
         prefix = "sqlite:///"

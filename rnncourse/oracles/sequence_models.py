@@ -136,15 +136,14 @@ def reference_fit(state: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
 
 # --- the architecture contract: the judge's own modules --------------------------------------
 
-KINDS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-
-
 class ContractModel(nn.Module):
     """The judge's module of the contract: ``head(rnn(x)[0][:, -1])`` for x (N, T, D)."""
 
     def __init__(self, kind: str, hidden_size: int, input_size: int) -> None:
         super().__init__()
         self.kind = kind
+        from rnncourse.suites.sequence_models import KINDS
+
         self.rnn = getattr(nn, KINDS[kind])(input_size, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, 1)
 
@@ -189,12 +188,9 @@ def contract_heldout_mse(kind: str, hidden_size: int, input_size: int,
                          state: dict[str, np.ndarray], T: int, seed: int, n: int) -> float:
     """Mean squared error of the contract's module with ``state`` (a learner's trained
     weights) on ``n`` fresh adding-problem sequences of length ``T`` drawn with ``seed``."""
-    from rnncourse.data import adding_problem
+    from rnncourse.suites.sequence_models import heldout_mse
 
-    model = contract_model(kind, hidden_size, input_size, state)
-    x, y = adding_problem(n, T, seed=seed)
-    with torch.no_grad():
-        return float(((model(x) - y) ** 2).mean())
+    return heldout_mse(contract_model(kind, hidden_size, input_size, state), T, seed, n)
 
 
 def loop_of_own_train_step(t: Any, start: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,

@@ -78,15 +78,21 @@ def step_jacobian_mistakes(h_next: np.ndarray, W_hh: np.ndarray) -> dict[str, np
     }
 
 
-def _chain(hs: torch.Tensor, W: torch.Tensor, index: Callable[[int], int],
-           left: bool = False) -> np.ndarray:
-    T, H = hs.shape
+def _products(J: torch.Tensor, left: bool = False) -> np.ndarray:
+    """``P`` (T+1, H, H) from one-step Jacobians ``J`` (T, H, H), ``J[t]`` being J_{t+1}:
+    P[T] = I, P[t] = P[t+1] J_{t+1} (``left``: J_{t+1} P[t+1], the wrong order)."""
+    T, H = J.shape[0], J.shape[1]
     P = torch.zeros(T + 1, H, H, dtype=torch.float64)
     P[T] = torch.eye(H, dtype=torch.float64)
     for t in range(T - 1, -1, -1):
-        J = (1.0 - hs[index(t)] ** 2)[:, None] * W
-        P[t] = J @ P[t + 1] if left else P[t + 1] @ J
+        P[t] = J[t] @ P[t + 1] if left else P[t + 1] @ J[t]
     return P.numpy()
+
+
+def _chain(hs: torch.Tensor, W: torch.Tensor, index: Callable[[int], int],
+           left: bool = False) -> np.ndarray:
+    J = torch.stack([(1.0 - hs[index(t)] ** 2)[:, None] * W for t in range(hs.shape[0])])
+    return _products(J, left)
 
 
 def jacobian_product_mistakes(hs: np.ndarray, W_hh: np.ndarray) -> dict[str, np.ndarray]:
@@ -108,13 +114,7 @@ def products_of(jacobians: list[np.ndarray]) -> np.ndarray:
     """``P`` (T+1, H, H) from given one-step Jacobians J_1..J_T (``jacobians[t]`` is J_{t+1}):
     P[T] = I, P[t] = P[t+1] J_{t+1}. The judge asks it about the learner's own step Jacobians,
     so that a right ``jacobian_products`` on a wrong ``step_jacobian`` loses no second test."""
-    J = torch.stack([_t(j) for j in jacobians])
-    T, H = J.shape[0], J.shape[1]
-    P = torch.zeros(T + 1, H, H, dtype=torch.float64)
-    P[T] = torch.eye(H, dtype=torch.float64)
-    for t in range(T - 1, -1, -1):
-        P[t] = P[t + 1] @ J[t]
-    return P.numpy()
+    return _products(torch.stack([_t(j) for j in jacobians]))
 
 
 def gradient_norm_curve(x: np.ndarray, h0: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray,
