@@ -6,8 +6,8 @@ so it starts in a few milliseconds. In order it:
 
 1. asks the OS to kill the kernel when its launcher parent dies (``PR_SET_PDEATHSIG``);
 2. hides paths by mounting an empty read-only tmpfs over each directory and ``/dev/null`` over
-   each file (only in ``unshare`` mode, inside a private mount namespace), keeping the paths
-   listed in ``keep`` and their parents reachable;
+   each file (only in ``unshare`` mode, inside a private mount namespace); the paths listed in
+   ``keep`` are bind-mounted back into the tmpfs that covers them;
 3. hands the kernel's own directories to the unprivileged uid and drops root for it, if the
    grader runs as root (``unshare`` and ``none`` modes);
 4. empties the capability bounding set and sets ``no_new_privs`` (no capabilities after
@@ -28,7 +28,7 @@ import sys
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REMOUNT = 1, 2, 4, 8, 4096, 32
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -76,18 +76,36 @@ def _under(child: str, parent: str) -> bool:
 
 
 def hide(path: str, keep: list[str]) -> None:
-    """Hide ``path`` except the paths in ``keep`` (and what leads to them)."""
+    """Hide ``path`` except the paths in ``keep`` (and what leads to them).
+
+    A directory holding kept paths gets an empty tmpfs like the others, and each kept path is
+    bind-mounted back into it (through a file descriptor opened before the tmpfs covered it),
+    so that entries created there later, such as another grading's scratch folder in ``/tmp``,
+    stay hidden too.
+    """
     if not os.path.lexists(path) or os.path.islink(path):
         return
     if any(_under(path, k) for k in keep):
         return  # the path itself, or something above it, is kept
-    if not any(_under(k, path) for k in keep):
+    inside = sorted({k for k in keep if _under(k, path) and os.path.exists(k)})
+    inside = [k for k in inside if not any(_under(k, o) and k != o for o in inside)]
+    if not inside:
         _hide_one(path)
         return
-    for entry in os.scandir(path):  # something inside is kept: hide the siblings only
-        if entry.is_symlink():
-            continue
-        hide(entry.path, keep)
+    handles = {k: os.open(k, os.O_PATH) for k in inside}
+    try:
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
+        for kept, fd in handles.items():
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.makedirs(kept, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(kept), exist_ok=True)
+                open(kept, "ab").close()
+            _mount(f"/proc/self/fd/{fd}", kept, None, MS_BIND | MS_REC, None)
+        _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+    finally:
+        for fd in handles.values():
+            os.close(fd)
 
 
 def _drop_privileges(uid: int, gid: int, chown: list[str]) -> None:
