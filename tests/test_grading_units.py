@@ -261,3 +261,44 @@ def test_sandbox_isolation_per_mode(tmp_path: Path, mode: str) -> None:
         assert not seen["secret"] and not seen["source"] and not seen["network"]
     else:  # documented: no file or network isolation beyond the uid
         assert seen["network"]
+
+
+def test_a_pool_broken_between_two_submits_is_replaced_and_nothing_is_lost() -> None:
+    """A worker died after the last wait, so ``submit`` itself raises BrokenProcessPool: the
+    submission waits for the new pool and no fault is charged to it (seen under make test)."""
+    from collections import deque
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from rnncourse.grading.job import GRADED, GradingSettings, SubmissionResult
+    from rnncourse.grading.runner import GradeRun, _drive, _Planned
+
+    class Workers:
+        slots, scheduler, restarts, broken = 1, None, 0, True
+
+        def submit(self, fn, task):
+            if self.broken:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            future: Future = Future()
+            future.set_result(SubmissionResult("a", task, "key", GRADED))
+            return future
+
+        def restart(self):
+            self.restarts, self.broken = self.restarts + 1, False
+
+    class Merger:
+        def merge(self, result):
+            pass
+
+    class Bar:
+        def update(self, n):
+            pass
+
+        def set_postfix(self, **kwargs):
+            pass
+
+    workers, run = Workers(), GradeRun("a", "none")
+    _drive(workers, deque([_Planned("s1", Path("s1"))]), lambda plan: plan.student, Merger(),
+           run, Bar(), GradingSettings(), 1, retries=0)
+    assert run.graded == ["s1"] and workers.restarts == 1
+    assert run.retried == {} and run.not_graded == {}

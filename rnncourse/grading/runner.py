@@ -393,7 +393,13 @@ def _drive(workers, pending: deque[_Planned], build, merger: Merger, run: GradeR
             if isinstance(task, SubmissionResult):
                 _finish(task, merger, run, bar)
                 continue
-            inflight[workers.submit(grade_submission, task)] = (plan, time.monotonic())
+            try:
+                inflight[workers.submit(grade_submission, task)] = (plan, time.monotonic())
+            except BrokenProcessPool:  # a worker died since the last wait: not this task's fault
+                pending.appendleft(plan)
+                if not inflight:  # nothing left to report the broken pool: replace it now
+                    workers.restart()
+                break
         if not inflight:
             continue
         done, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
