@@ -238,8 +238,6 @@ class Server:
                 header, blobs = wire.read_frame(self.request_fd)
             except EOFError:
                 return
-            if header.get("op") == "close":
-                return
             try:
                 reply, out_blobs = self.handle(header, blobs)
             except BaseException as error:
