@@ -152,6 +152,31 @@ def test_feedback_hides_hidden_tests_and_redacts_leaks() -> None:
     assert "secret_input_value" not in json.dumps(nb)
 
 
+
+def test_the_feedback_page_is_the_one_nbconvert_makes() -> None:
+    """FeedbackHTMLExporter skips HTMLExporter's BeautifulSoup pass: the same page results."""
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+    from traitlets.config import Config
+
+    from rnncourse.grading.feedback import NO_ALT_TEXT, FeedbackHTMLExporter
+
+    nb, _ = HideHiddenTests().preprocess(_feedback_notebook(), {})
+    nb.cells[2].metadata.nbgrader["score"] = 0  # what nbgrader's GetGrades adds
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+           "AAAABJRU5ErkJggg==")
+    nb.cells.append(new_code_cell("plot()", outputs=[
+        new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]))
+    nb.cells.append(new_markdown_cell('A figure: <img src="a.png"> and <img alt="b" src="b.png">'
+                                      '\n\n$x^2$ and `code`'))
+    config = GenerateFeedback(config=Config()).config
+    resources = {"nbgrader": {"score": 1, "max_score": 2, "late_penalty": 0}}
+    ours, _ = FeedbackHTMLExporter(config=config).from_notebook_node(nb, resources=dict(resources))
+    theirs, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=dict(resources))
+    assert ours.count(f'alt="{NO_ALT_TEXT}"') == 2  # the plot and a.png; b.png keeps its own
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+
 def test_collect_reads_regular_files_only(tmp_path: Path) -> None:
     sub = tmp_path / "submitted" / "alice" / "a1"
     sub.mkdir(parents=True)
