@@ -41,12 +41,11 @@ TEST_CELLS = 8  # rnn_cell's graded test cells
 
 
 def _grading_worker(root: psutil.Process) -> psutil.Process | None:
-    """A process under ``root`` that is grading a submission: one with a sandbox below it."""
+    """A process under ``root`` that is grading a submission: a worker (of the local pool or
+    of Dask) that started a sandbox."""
     for child in root.children(recursive=True):
         try:
-            if "spawn_main" not in " ".join(child.cmdline()):
-                continue
-            if any("bwrap" in p.name() for p in child.children(recursive=True)):
+            if any("bwrap" in p.name() for p in child.children()):
                 return child
         except psutil.Error:
             continue

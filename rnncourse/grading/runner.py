@@ -40,14 +40,18 @@ from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traitlets.config import Config
 
 import rnncourse
-from rnncourse.grading import collect, sandbox, template
+from rnncourse.grading import collect, sandbox
+from rnncourse.grading.executor import Workers
 from rnncourse.grading.job import GRADED, GradingSettings, SubmissionResult, SubmissionTask
-from rnncourse.grading.merge import MergeError, Merger
 from rnncourse.grading.submission import InfrastructureError, grade_submission
+
+if TYPE_CHECKING:  # nbgrader takes a second to import: see _grade
+    from rnncourse.grading.merge import Merger
 
 CONFIG_FILE = "nbgrader_config.py"
 LOCK_FILE = ".rnncourse-grade.lock"
@@ -251,12 +255,31 @@ def grade(
 
 
 def _grade(assignment: str, course_dir: Path, started: float, args: dict) -> GradeRun:
+    mode = resolve_sandbox(args["sandbox_choice"])
+    # the workers' fork server starts first and warms up the grading stack (5 s) while this
+    # process imports nbgrader and matplotlib (2 s) and plans the run; a run with nothing to
+    # grade just stops it again
+    workers = Workers(args["jobs"], args["scheduler"], args["security"])
+    try:
+        workers.start()
+        from rnncourse.grading.report import load_plotting
+
+        load_plotting()  # for the report, while the workers warm up (it would wait for them)
+        return _plan_and_run(assignment, course_dir, started, args, mode, workers)
+    finally:
+        workers.close()
+
+
+def _plan_and_run(assignment: str, course_dir: Path, started: float, args: dict, mode: str,
+                  workers: Workers) -> GradeRun:
     import dataclasses
 
     from nbgrader.coursedir import CourseDirectory
     from tqdm import tqdm
 
-    mode = resolve_sandbox(args["sandbox_choice"])
+    from rnncourse.grading import template
+    from rnncourse.grading.merge import Merger
+
     settings = dataclasses.replace(args["settings"] or GradingSettings(), sandbox=mode)
     config = load_course_config(course_dir)
     if args["db_url"]:
@@ -286,7 +309,7 @@ def _grade(assignment: str, course_dir: Path, started: float, args: dict) -> Gra
     merger = Merger(course_dir, db_url, course_id, assignment, report_dir,
                     {"autograded": coursedir.autograded_directory,
                      "feedback": coursedir.feedback_directory}, say=args["say"])
-    workers, bar = None, None
+    bar = None
     try:
         journal = merger.journal()
         in_gradebook = merger.students_in_gradebook()
@@ -323,17 +346,13 @@ def _grade(assignment: str, course_dir: Path, started: float, args: dict) -> Gra
         bar = tqdm(total=len(pending), unit="submission", desc=f"grading {assignment}",
                    disable=not args["progress"])
         if pending:
-            from rnncourse.grading.executor import Workers
-
-            workers = Workers(args["jobs"], args["scheduler"], args["security"])
             run.where = workers.where
             _drive(workers, pending, build, merger, run, bar, settings, len(notebooks),
                    args["retries"])
     finally:
         if bar is not None:
             bar.close()
-        if workers is not None:
-            workers.close()
+        workers.close()
         merger.close()
     run.phases["grading"] = time.monotonic() - started - run.phases["setup"]
 
@@ -436,6 +455,8 @@ def _drive(workers, pending: deque[_Planned], build, merger: Merger, run: GradeR
 
 
 def _finish(result: SubmissionResult, merger: Merger, run: GradeRun, bar) -> None:
+    from rnncourse.grading.merge import MergeError
+
     try:
         merger.merge(result)
     except MergeError as error:

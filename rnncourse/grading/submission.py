@@ -431,9 +431,11 @@ def _grade(task: SubmissionTask, root: Path, started: float) -> SubmissionResult
     cfg.Autograde.sanitize_preprocessors = [
         ClearOutput, DeduplicateIds, OverwriteKernelspec, _restoring_overwrite_cells(),
         CheckCellMetadata]
+    # nbgrader's list ends with a second CheckCellMetadata: nothing after the sanitizing
+    # steps changes a cell's nbgrader metadata here, and the check cost 0.04 s a notebook
     cfg.Autograde.autograde_preprocessors = [
         judge_execute(context), IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+        SaveAutoGrades, AssignLatePenalties]
 
     capture = _LogCapture()
     logger = logging.getLogger("traitlets")
@@ -478,18 +480,23 @@ def _grade(task: SubmissionTask, root: Path, started: float) -> SubmissionResult
     return result
 
 
+_warm = False
+
+
 def preload() -> None:
-    """Import and warm up what every submission needs, once per worker process."""
+    """Import and warm up what every submission needs, once per process."""
+    global _warm
+    if _warm:
+        return
     os.environ.setdefault("MPLBACKEND", "Agg")
     import torch  # noqa: F401 - the oracle
-    from nbconvert.exporters import HTMLExporter
     from nbgrader.converters import Autograde, GenerateFeedback  # noqa: F401
     from sqlalchemy.orm import configure_mappers
-    from traitlets.config import Config
 
     import rnncourse.oracles  # noqa: F401
     from rnncourse import reference  # noqa: F401
-    from rnncourse.grading.feedback import HideHiddenTests
+    from rnncourse.grading import judge_execute  # noqa: F401
+    from rnncourse.grading.feedback import FeedbackHTMLExporter, HideHiddenTests, feedback_config
 
     configure_mappers()
     nb = nbformat.v4.new_notebook(cells=[
@@ -499,6 +506,8 @@ def preload() -> None:
             nbformat.v4.new_output("error", ename="AssertionError", evalue="no",
                                    traceback=["AssertionError: no"])])])
     nb, _ = HideHiddenTests().preprocess(nb, {})
-    exporter = HTMLExporter(config=GenerateFeedback(config=Config()).config)
+    # the feedback template compiled once (FeedbackHTMLExporter keeps it for the process)
+    exporter = FeedbackHTMLExporter(config=GenerateFeedback(config=feedback_config()).config)
     exporter.from_notebook_node(nb, resources={"nbgrader": {"score": 0, "max_score": 1,
                                                             "late_penalty": 0}})
+    _warm = True

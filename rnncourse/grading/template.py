@@ -17,8 +17,10 @@ import sysconfig
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nbgrader.api import Gradebook, MissingEntry
+if TYPE_CHECKING:  # imported where used: the runner starts its workers before nbgrader loads
+    from nbgrader.api import Gradebook
 
 
 class AssignmentNotInGradebookError(LookupError):
@@ -61,6 +63,8 @@ def _stamp_like(src: Gradebook, path: Path) -> None:
 
 
 def _copy_assignment(src: Gradebook, dst: Gradebook, assignment: str, db_url: str) -> None:
+    from nbgrader.api import MissingEntry
+
     try:
         a = src.find_assignment(assignment)
     except MissingEntry:
@@ -86,6 +90,8 @@ def _copy_assignment(src: Gradebook, dst: Gradebook, assignment: str, db_url: st
 
 def build_template(db_url: str, course_id: str, assignment: str) -> bytes:
     """Return the bytes of an SQLite gradebook holding ``assignment``'s structure only."""
+    from nbgrader.api import Gradebook
+
     with tempfile.TemporaryDirectory(prefix="rnncourse-template-") as tmp:
         path = Path(tmp) / "template.db"
         with scripts_on_path(), Gradebook(db_url, course_id) as src:
@@ -98,6 +104,8 @@ def build_template(db_url: str, course_id: str, assignment: str) -> bytes:
 
 def structure_digest(db_url: str, course_id: str, assignment: str) -> str:
     """A digest of the assignment's cells (names, points, sources): changes when it changes."""
+    from nbgrader.api import Gradebook
+
     digest = hashlib.sha256()
     with Gradebook(db_url, course_id) as gb:
         a = gb.find_assignment(assignment)
@@ -113,5 +121,7 @@ def structure_digest(db_url: str, course_id: str, assignment: str) -> str:
 
 def notebook_names(db_url: str, course_id: str, assignment: str) -> list[str]:
     """The names of the assignment's notebooks, as the gradebook knows them."""
+    from nbgrader.api import Gradebook
+
     with Gradebook(db_url, course_id) as gb:
         return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
