@@ -1,21 +1,25 @@
 """Benchmark: plain ``nbgrader autograde`` against ``rnncourse grade --jobs N`` (rnn_cell).
 
-The same generated submissions (by default 20: correct, partial and broken ones) are graded
-twice, each time in a fresh scratch course (never in the repository):
+Generated submissions (correct, partial and broken ones, the same mix in every ten) are graded
+by both, side by side in one run, each time in a fresh scratch course (never in the
+repository), for two class sizes (by default 10 and 30):
 
 1. ``nbgrader autograde rnn_cell --force`` (one process, one student after another);
 2. ``rnncourse grade rnn_cell --jobs N`` (the judge: the student's code in a bwrap sandbox
    without torch, the tests and points outside it).
 
 It checks that both give identical scores per student and test cell (a submission that fails
-to grade counts 0), and reports the wall times, the throughput ratio and, from the workers'
-own timings, the per-submission overhead beyond executing the notebook (wall time
-minus the time the student's process and the judge took). Prints a table and writes JSON
+to grade counts 0) and reports, per size, the wall times and their ratio (start-up and report
+included). The **throughput** ratio compares the cost of the extra submissions of the larger
+class: ``(nbgrader(large) - nbgrader(small)) / (rnncourse(large) - rnncourse(small))``, in
+which each tool's fixed costs (for rnncourse: warming up torch and nbgrader in the workers,
+about 5 s, and the report) cancel. From the workers' own timings it also reports the
+per-submission overhead beyond running the notebook. Prints a table and writes JSON
 (``benchmarks/results/grading.json``, also merged into ``benchmarks/results.json``).
 Timings depend on the machine's load: on a shared machine they are inflated, so report them
 with the load (printed).
 
-Usage: ``.venv/bin/python benchmarks/grading_bench.py [--n 20] [--jobs 2]``
+Usage: ``.venv/bin/python benchmarks/grading_bench.py [--sizes 10,30] [--jobs 2]``
 """
 
 from __future__ import annotations
@@ -150,46 +154,70 @@ def worker_timings(course: Path) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20, help="number of submissions")
-    parser.add_argument("--jobs", type=int, default=2, help="rnncourse grade --jobs")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "grading.json"))
-    args = parser.parse_args()
-
-    load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="rnncourse-bench-") as tmp:
-        tmp = Path(tmp)
-        plain = scratch_course(tmp / "plain", [ASSIGNMENT], ROOT)
-        ours = scratch_course(tmp / "ours", [ASSIGNMENT], ROOT)
-        subs = make_submissions(args.n, ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                                plain / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-        write_submissions(plain, subs)
-        write_submissions(ours, subs)
-        t_nbgrader = run_nbgrader(plain)
-        t_ours, phases = run_rnncourse(ours, args.jobs)
-        a = read_scores(plain, subs)
-        b = read_scores(ours, subs)
-        timings = worker_timings(ours)
-    mismatches = {s: {"nbgrader": a[s], "rnncourse": b[s]} for s in subs if a[s] != b[s]}
-    # the grader's own cost per submission: everything but running the student's code
-    overhead = [t["total"] - t["judge"] for t in timings]
-    no_feedback = [o - t.get("feedback", 0.0) for o, t in zip(overhead, timings, strict=True)]
+def compare(size: int, jobs: int, tmp: Path) -> dict:
+    """Grade the same ``size`` submissions with both tools; times, scores and worker timings."""
+    plain = scratch_course(tmp / f"plain{size}", [ASSIGNMENT], ROOT)
+    ours = scratch_course(tmp / f"ours{size}", [ASSIGNMENT], ROOT)
+    subs = make_submissions(size, ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                            plain / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    write_submissions(plain, subs)
+    write_submissions(ours, subs)
+    t_nbgrader = run_nbgrader(plain)
+    t_ours, phases = run_rnncourse(ours, jobs)
+    a = read_scores(plain, subs)
+    b = read_scores(ours, subs)
     kinds: dict[str, int] = {}
     for kind, _ in subs.values():
         kinds[kind] = kinds.get(kind, 0) + 1
+    return {"submissions": size, "kinds": kinds, "nbgrader_seconds": t_nbgrader,
+            "rnncourse_seconds": t_ours, "phases": phases, "timings": worker_timings(ours),
+            "mismatches": {s: {"nbgrader": a[s], "rnncourse": b[s]} for s in subs
+                           if a[s] != b[s]},
+            "totals": {s: sum(b[s].values()) for s in subs}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,30",
+                        help="two class sizes, small,large (the mix repeats every ten)")
+    parser.add_argument("--jobs", type=int, default=2, help="rnncourse grade --jobs")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "grading.json"))
+    args = parser.parse_args()
+    small, large = sorted(int(n) for n in args.sizes.split(","))
+    if not 0 < small < large:
+        raise SystemExit("--sizes needs two different positive sizes, e.g. 10,30")
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="rnncourse-bench-") as tmp:
+        runs = [compare(size, args.jobs, Path(tmp)) for size in (small, large)]
+    first, last = runs
+    extra = large - small
+    nb_extra = last["nbgrader_seconds"] - first["nbgrader_seconds"]
+    ours_extra = last["rnncourse_seconds"] - first["rnncourse_seconds"]
+    timings = last["timings"]
+    # the grader's own cost per submission: everything but running the student's code
+    overhead = [t["total"] - t["judge"] for t in timings]
+    no_feedback = [o - t.get("feedback", 0.0) for o, t in zip(overhead, timings, strict=True)]
+    mismatches = {**first["mismatches"], **last["mismatches"]}
     result = {
-        "submissions": args.n,
-        "kinds": kinds,
+        "submissions": large,
+        "sizes": [small, large],
+        "kinds": last["kinds"],
         "jobs": args.jobs,
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
-        "nbgrader_autograde_seconds": round(t_nbgrader, 1),
-        "rnncourse_grade_seconds": round(t_ours, 1),
-        "throughput_ratio": round(t_nbgrader / t_ours, 2),
-        "nbgrader_seconds_per_submission": round(t_nbgrader / args.n, 2),
-        "rnncourse_seconds_per_submission": round(t_ours / args.n, 2),
+        "nbgrader_autograde_seconds": round(last["nbgrader_seconds"], 1),
+        "rnncourse_grade_seconds": round(last["rnncourse_seconds"], 1),
+        "end_to_end_ratio": round(last["nbgrader_seconds"] / last["rnncourse_seconds"], 2),
+        "small_class": {"submissions": small,
+                        "nbgrader_autograde_seconds": round(first["nbgrader_seconds"], 1),
+                        "rnncourse_grade_seconds": round(first["rnncourse_seconds"], 1),
+                        "end_to_end_ratio": round(first["nbgrader_seconds"]
+                                                  / first["rnncourse_seconds"], 2)},
+        "nbgrader_seconds_per_extra_submission": round(nb_extra / extra, 2),
+        "rnncourse_seconds_per_extra_submission": round(ours_extra / extra, 2),
+        "throughput_ratio": round(nb_extra / ours_extra, 2),
         "overhead_seconds_per_submission_mean": round(statistics.mean(overhead), 2),
         "overhead_seconds_per_submission_max": round(max(overhead), 2),
         "overhead_without_feedback_html_mean": round(statistics.mean(no_feedback), 2),
@@ -197,10 +225,10 @@ def main() -> None:
             statistics.mean(t.get("feedback", 0.0) for t in timings), 2),
         "judge_seconds_per_submission_mean": round(
             statistics.mean(t["judge"] for t in timings), 2),
-        "rnncourse_phases_seconds": phases,
+        "rnncourse_phases_seconds": last["phases"],
         "identical_scores": not mismatches,
         "mismatches": mismatches,
-        "totals": {s: sum(b[s].values()) for s in subs},
+        "totals": last["totals"],
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
@@ -211,19 +239,27 @@ def main() -> None:
         record("grading", {k: v for k, v in result.items() if k != "totals"})
     except ImportError:
         pass
-    rows = [
-        ("submissions (kinds)", f"{args.n} {kinds}"),
-        ("nbgrader autograde (serial)", f"{t_nbgrader:.1f} s"),
-        (f"rnncourse grade --jobs {args.jobs}", f"{t_ours:.1f} s"),
-        ("throughput ratio", f"{result['throughput_ratio']:.2f}x"),
-        ("overhead per submission (mean / max)",
+    rows = [("submissions (kinds)", f"{small} and {large} {last['kinds']}")]
+    for run in runs:
+        n = run["submissions"]
+        rows += [
+            (f"{n}: nbgrader autograde (serial)", f"{run['nbgrader_seconds']:.1f} s"),
+            (f"{n}: rnncourse grade --jobs {args.jobs}", f"{run['rnncourse_seconds']:.1f} s"),
+            (f"{n}: end-to-end ratio",
+             f"{run['nbgrader_seconds'] / run['rnncourse_seconds']:.2f}x"),
+        ]
+    rows += [
+        ("seconds per extra submission (nbgrader / rnncourse)",
+         f"{nb_extra / extra:.2f} s / {ours_extra / extra:.2f} s"),
+        ("throughput ratio (extra submissions)", f"{result['throughput_ratio']:.2f}x"),
+        (f"{large}: overhead per submission (mean / max)",
          f"{result['overhead_seconds_per_submission_mean']:.2f} s / "
          f"{result['overhead_seconds_per_submission_max']:.2f} s"),
         ("  of which feedback HTML (mean)", f"{result['feedback_html_seconds_mean']:.2f} s"),
         ("student process + judge per submission (mean)",
          f"{result['judge_seconds_per_submission_mean']:.2f} s"),
-        ("rnncourse phases (set-up / grading / report)",
-         " / ".join(f"{phases.get(k, 0):.1f} s" for k in ("setup", "grading", "report"))),
+        (f"{large}: rnncourse phases (set-up / grading / report)",
+         " / ".join(f"{last['phases'].get(k, 0):.1f} s" for k in ("setup", "grading", "report"))),
         ("identical scores", str(result["identical_scores"])),
         ("load average before / after", f"{load_before[0]:.1f} / {os.getloadavg()[0]:.1f}"),
     ]

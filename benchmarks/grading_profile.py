@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fixtures.grading import crafted  # noqa: E402
 
 from rnncourse.assignments import scratch_course  # noqa: E402
-from rnncourse.grading import executor  # noqa: E402
-from rnncourse.grading.runner import grade  # noqa: E402
+from rnncourse.grading import runner  # noqa: E402
 from rnncourse.grading.submission import preload  # noqa: E402
 
 PROFILE = cProfile.Profile()
@@ -56,6 +55,9 @@ class InlineWorkers:
             print(" ".join(f"{k} {v:.2f} s" for k, v in timing.items()))
         return future
 
+    def start(self) -> None:
+        pass
+
     def restart(self) -> None:
         pass
 
@@ -71,7 +73,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4, help="submissions")
     parser.add_argument("--top", type=int, default=45, help="calls to print")
     args = parser.parse_args()
-    executor.Workers = InlineWorkers  # the runner imports it from there at run time
+    runner.Workers = InlineWorkers  # the runner looks it up at run time
     with tempfile.TemporaryDirectory(prefix="rnncourse-profile-") as tmp:
         course = scratch_course(Path(tmp) / "course", ["rnn_cell"], ROOT)
         src = nbformat.read(ROOT / "solutions/rnn_cell/rnn_cell.ipynb", as_version=4)
@@ -81,7 +83,7 @@ def main() -> None:
                                      crafted.correct(src, release))
         (Path(tmp) / "secret").write_text("profile\n", encoding="utf-8")
         preload()
-        grade("rnn_cell", course, progress=False, secret_file=Path(tmp) / "secret",
+        runner.grade("rnn_cell", course, progress=False, secret_file=Path(tmp) / "secret",
               say=lambda message: None)
     pstats.Stats(PROFILE).sort_stats("cumulative").print_stats(args.top)
 
