@@ -168,7 +168,7 @@ def test_correct_work_scores_full_marks_on_a_dask_cluster(template: Path, pool_s
     course = tmp_path / "course"
     shutil.copytree(template, course)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         for name in DASK_NAMES:
             independent = [c.name for c in load(name)]
             run = grade(name, course, scheduler=cluster.scheduler_address, settings=SETTINGS,

@@ -236,7 +236,7 @@ def test_a_killed_dask_worker_costs_no_grade(template_course: Path, reference,
 
     course = copy_course(template_course, tmp_path / "course")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         killer = _KillWhenBusy(psutil.Process())  # the nannies' workers are our grandchildren
         killer.start()
         run = grade("rnn_cell", course, scheduler=cluster.scheduler_address, settings=SETTINGS,

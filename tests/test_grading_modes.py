@@ -45,7 +45,7 @@ def test_same_scores_on_a_dask_cluster(template_course: Path, reference, tmp_pat
 
     course = copy_course(template_course, tmp_path / "dask")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         run = grade("rnn_cell", course, scheduler=cluster.scheduler_address, settings=SETTINGS,
                     progress=False, secret_file=secret_path(template_course))
         assert len(cluster.scheduler.workers) == 2  # our run closed nothing of the cluster
@@ -185,7 +185,7 @@ def test_dask_over_tls_with_certificates(template_course: Path, reference,
             "--quiet", "--student", "full", "--student", "partial", "--memory", "2G",
             "--secret-file", str(secret_path(template_course))]
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
-                      dashboard_address=None, protocol="tls://", security=pems) as cluster:
+                      dashboard_address=":0", protocol="tls://", security=pems) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://")
         no_certs = subprocess.run([*base, "--scheduler", address], capture_output=True,
