@@ -215,7 +215,7 @@ def under_contract_names(kind: str, hidden: int, info: dict) -> dict[str, np.nda
     """A learner's module's weights under the names of the judge's module of the contract."""
     rnn, head = sm.contract_layers(info["structure"], kind, hidden, sm.INPUT)
     return {k: np.asarray(info["state"][name], dtype=np.float32)
-            for k, name in sm.learners_names(rnn, head).items()}
+            for k, name in sm.learners_names(info, rnn, head).items()}
 
 
 def assert_same(recorded, fresh) -> None:

@@ -112,14 +112,21 @@ def contract_state(kind: str, hidden_size: int, input_size: int,
             for k, shape in zip(CONTRACT_KEYS, shapes, strict=True)}
 
 
-def learners_names(rnn: str, head: str) -> dict[str, str]:
-    """``{contract key: the learner's parameter name}``, given the names of the learner's
-    recurrent layer and head (:func:`contract_layers`)."""
+def learners_names(info: dict, rnn: str, head: str) -> dict[str, str]:
+    """``{contract key: the learner's parameter name}``, given the learner's module as
+    :func:`rnncourse.exercise.library.module_state` describes it and the names of its recurrent
+    layer and head (:func:`contract_layers`).
+
+    Raises:
+        ValueError: the module has no parameter of one of those names.
+    """
     names = {}
     for key in CONTRACT_KEYS:
         part, _, leaf = key.partition(".")
         prefix = rnn if part == "rnn" else head
         names[key] = f"{prefix}.{leaf}" if prefix else leaf
+        if names[key] not in info["state"]:
+            raise ValueError(f"the model has no parameter {names[key]!r}")
     return names
 
 
@@ -234,9 +241,10 @@ def build_model(t: Tester, kind: str, H: int, D: int, N: int, T: int, seed: int)
               f"Linear({H}, 1) head, nothing else")
     # test weights in the learner's module; the judge's own module of the contract holds them too
     state = contract_state(kind, H, D, seed)
-    names = learners_names(rnn, head)
-    for name in names.values():
-        t.require(name in info["state"], f"{what}: the model has no parameter {name!r}")
+    try:
+        names = learners_names(info, rnn, head)
+    except ValueError as missing:
+        t.fail(f"{what}: {missing}")
     t.student.load_state(model, tensors({names[k]: v for k, v in state.items()}))
     x = torch.from_numpy(np.random.default_rng(seed).random((N, T, D), dtype=np.float32))
     readings = t.expect("contract_readings", kind=kind, hidden_size=H, input_size=D,
@@ -437,17 +445,14 @@ def _solves(t: Tester, kind: str, seed: int, n: int) -> None:
     info = module_info(t, models[kind], f"models[{kind!r}]")
     try:
         rnn, head = contract_layers(info["structure"], kind, HIDDEN, INPUT)
+        names = learners_names(info, rnn, head)
     except ValueError as broken:
         t.fail(f"models[{kind!r}] cannot be evaluated: {broken}")
-    names = learners_names(rnn, head)
-    for name in names.values():
-        t.require(name in info["state"],
-                  f"models[{kind!r}] cannot be evaluated: the model has no parameter {name!r}")
-    state = {k: np.asarray(to_array(info["state"][name]), dtype=np.float32)
-             for k, name in names.items()}
     if isinstance(models[kind], nn.Module):  # the learner's kernel: their module is here
         mse = heldout_mse(models[kind], T_TRAIN, seed, n)
     else:  # the judge (a handle only): the learner's weights in its own module of the contract
+        state = {k: np.asarray(to_array(info["state"][name]), dtype=np.float32)
+                 for k, name in names.items()}
         mse = t.expect("contract_heldout_mse", kind=kind, hidden_size=HIDDEN, input_size=INPUT,
                        state=state, T=T_TRAIN, seed=seed, n=n)
     t.require(mse < OUTCOME_THRESHOLD,
