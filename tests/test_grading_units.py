@@ -152,7 +152,6 @@ def test_feedback_hides_hidden_tests_and_redacts_leaks() -> None:
     assert "secret_input_value" not in json.dumps(nb)
 
 
-
 def test_the_feedback_page_is_the_one_nbconvert_makes() -> None:
     """FeedbackHTMLExporter skips HTMLExporter's BeautifulSoup pass: the same page results."""
     from bs4 import BeautifulSoup
@@ -176,6 +175,7 @@ def test_the_feedback_page_is_the_one_nbconvert_makes() -> None:
     theirs, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=dict(resources))
     assert ours.count(f'alt="{NO_ALT_TEXT}"') == 2  # the plot and a.png; b.png keeps its own
     assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+
 
 def test_collect_reads_regular_files_only(tmp_path: Path) -> None:
     sub = tmp_path / "submitted" / "alice" / "a1"

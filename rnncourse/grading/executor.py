@@ -124,10 +124,9 @@ class Workers:
     def start(self) -> None:
         """Start the local pool's fork server now, without waiting for its warm-up (nothing
         to do on Dask)."""
-        if self._local is not None:
+        if self._local is not None:  # its pool set the server's preload list already
             from multiprocessing import forkserver
 
-            _context()
             forkserver.ensure_running()
 
     @property
