@@ -2,9 +2,9 @@
 
 Grades ``--n`` correct rnn_cell submissions in a scratch course, one after another in this
 process (``grade_submission`` called inline instead of on a worker pool), profiles them, and
-prints each submission's phases and the most expensive calls by cumulative time. The README's
-breakdown of the grading overhead (feedback templates, BeautifulSoup, SQLAlchemy) comes from
-this script.
+prints the CPU time of a worker's warm-up, each submission's phases and the most expensive
+calls by cumulative time. The README's breakdown of the grading overhead (warm-up, feedback
+templates, BeautifulSoup, SQLAlchemy, closing the student process) comes from this script.
 
 Usage: ``.venv/bin/python benchmarks/grading_profile.py [--n 4] [--top 45]``
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
+import subprocess
 import sys
 import tempfile
 from concurrent.futures import Future
@@ -68,6 +70,19 @@ class InlineWorkers:
         pass
 
 
+def warm_up_cpu_seconds() -> float:
+    """CPU time of a fresh Python process that imports and warms up the grading stack
+    (torch, nbgrader, nbconvert, a first feedback page): :func:`preload`."""
+    def children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    before = children()
+    subprocess.run([sys.executable, "-c", "from rnncourse.grading.submission import preload; "
+                    "preload()"], check=True)
+    return children() - before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4, help="submissions")
@@ -82,6 +97,8 @@ def main() -> None:
             crafted.write_submission(course / "submitted" / f"s{i}" / "rnn_cell",
                                      crafted.correct(src, release))
         (Path(tmp) / "secret").write_text("profile\n", encoding="utf-8")
+        print(f"a worker's warm-up in a fresh process (what the fork server does once for all "
+              f"workers): {warm_up_cpu_seconds():.2f} s of CPU")
         preload()
         runner.grade("rnn_cell", course, progress=False, secret_file=Path(tmp) / "secret",
               say=lambda message: None)
