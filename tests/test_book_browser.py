@@ -238,8 +238,10 @@ def test_audio_player_loads_and_plays(browser, book, page) -> None:
         assert players.count() >= 1
         for i in range(players.count()):
             player = players.nth(i)
+            # metadata already loaded (preload="metadata"): done; calling load() then would
+            # reset the element and its duration to NaN
             player.evaluate(
-                "a => new Promise((ok, fail) => { if (a.readyState >= 1) ok();"
+                "a => new Promise((ok, fail) => { if (a.readyState >= 1) return ok();"
                 " a.onloadedmetadata = ok; a.onerror = () => fail(a.error); a.load(); })"
             )
             duration = player.evaluate("a => a.duration")
